@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+// Placeholder registration: the issue that owns `tpt report` replaces this file.
+export function registerReport(program: Command): void {
+  void program;
+}
