@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates every committed golden fixture from PyTorch/torchvision/PIL (development only).
+# Needs Debian's python3-torch python3-torchvision python3-regex python3-skimage libopenblas0-pthread.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/usr/bin/python3}
+export OMP_NUM_THREADS=2
+$PY scripts/fixtures/tiny_clip.py
