@@ -7,3 +7,4 @@ PY=${PYTHON:-/usr/bin/python3}
 export OMP_NUM_THREADS=2
 $PY scripts/fixtures/tiny_clip.py
 $PY scripts/fixtures/make_tokenizer_goldens.py
+$PY scripts/fixtures/make_pickle_cases.py
