@@ -1,0 +1,44 @@
+import { TptError } from '../errors.js';
+import { LOSSES } from '../losses/registry.js';
+import type { LossContext } from '../losses/types.js';
+import type { TptConfig } from './schema.js';
+import { parseShard } from './shard.js';
+
+/**
+ * Checks that involve several keys, run before anything is loaded so that a run never dies on its first
+ * sample over a setting: the augmenter's view count against the loss's selection (a selection that keeps
+ * no view), the patch grid, the shard.
+ */
+
+/** Views per sample in the augmenters' order: view 0 (the original), then the augmented ones. */
+export function viewCountFor(config: Pick<TptConfig, 'augmenter' | 'n_aug' | 'n_patches'>): number {
+  if (config.augmenter === 'AugmenterTPT') return 1 + config.n_aug;
+  // PatchAugmenter: the whole image and its n_aug copies, then each of the g×g patches and its n_aug copies.
+  const grid = Math.floor(Math.sqrt(config.n_patches));
+  return (1 + config.n_aug) * (1 + grid * grid);
+}
+
+export function lossContextOf(config: TptConfig): LossContext {
+  return {
+    n_aug: config.n_aug,
+    n_patches: config.n_patches,
+    selection_p_all: config.selection_p_all,
+    selection_p_patch: config.selection_p_patch,
+    alpha_exponential_weightening: config.alpha_exponential_weightening,
+  };
+}
+
+export function checkConfigConsistency(config: TptConfig): void {
+  if (config.augmenter === 'PatchAugmenter' && config.n_patches < 1) {
+    throw new TptError('CONFIG_INVALID', 'config: n_patches: PatchAugmenter needs n_patches ≥ 1 (a perfect square such as 4, 9 or 16), got 0', {
+      hint: 'Set n_patches, e.g. --set n_patches=16 (the seed pairs it with n_aug 4), or use augmenter "AugmenterTPT".',
+    });
+  }
+  parseShard(config.shard);
+  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
+  if (typeof problem === 'string' && problem.length > 0) {
+    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, {
+      hint: 'Raise selection_p_all / selection_p_patch or the number of views (n_aug, n_patches), or choose another loss.',
+    });
+  }
+}

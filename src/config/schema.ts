@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { BACKEND_CHOICES } from '../backend.js';
+import { LOSS_NAMES } from '../losses/registry.js';
+
+/**
+ * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
+ * validation and the README's config reference (see `configReferenceMarkdown`).
+ *
+ * The first block keeps the seed's `default_args()` key names and defaults exactly (section 3.3 of the
+ * notebook prints them), so a config written for the seed reads the same here. The second block holds the
+ * keys this tool adds. Cross-field checks (loss selections, patch counts) live in `cross-checks.ts`
+ * because they need the loss registry and the augmenter's view count.
+ */
+
+export const AUGMENTER_NAMES = ['AugmenterTPT', 'PatchAugmenter'] as const;
+export const CLASS_TOKEN_POSITIONS = ['end', 'middle', 'front'] as const;
+
+/** `shard: "i/n"`: 0-based index i of n equal, deterministic slices of the run's sample order. */
+export const SHARD_PATTERN = /^(\d+)\/(\d+)$/;
+
+const integer = () => z.number().int();
+
+export const configSchema = z
+  .object({
+    // ---- the seed's default_args(), same names and defaults ----
+    imagenet_a_path: z
+      .string()
+      .min(1)
+      .default('./imagenet-a/')
+      .describe('Folder of the extracted ImageNet-A dataset (the 200 wnid folders). Sample files are reported relative to it.'),
+    coop_weight_path: z
+      .string()
+      .default('./model.pth.tar-50')
+      .describe(
+        "CoOp checkpoint (`model.pth.tar-50`) whose `ctx` initialises the prompt context, as the seed does. Empty string: no CoOp context; the context starts from `ctx_init`.",
+      ),
+    n_aug: integer()
+      .min(0)
+      .default(63)
+      .describe('Augmented views per image (AugmenterTPT), or augmented copies per patch and of the whole image (PatchAugmenter).'),
+    n_patches: integer()
+      .min(0)
+      .default(0)
+      .describe('PatchAugmenter: number of patches; the grid is floor(sqrt(n_patches))² and n_patches must be a perfect square ≥ 1.'),
+    batch_size: integer()
+      .default(1)
+      .refine((v) => v === 1, {
+        message: 'must be 1: episodic TPT tunes the prompt on one test image at a time, then resets it',
+      })
+      .describe('Images per step. Only 1 is valid: episodic TPT tunes on one test image at a time (kept for compatibility with the seed).'),
+    arch: z
+      .string()
+      .min(1)
+      .default('RN50')
+      .describe('CLIP architecture name, as in the seed. The weights in `clip_weights` decide the actual model; a mismatch is reported in the log.'),
+    device: z
+      .string()
+      .default('cuda:0')
+      .describe('Kept for compatibility with the seed and ignored: `backend` chooses the hardware.'),
+    learning_rate: z.number().positive().default(0.005).describe('AdamW learning rate for the prompt context (betas 0.9/0.999, eps 1e-8, weight decay 0.01).'),
+    n_ctx: integer().min(1).default(4).describe('Number of learnable context tokens in the prompt (must match the CoOp checkpoint).'),
+    ctx_init: z
+      .string()
+      .default('')
+      .describe('Text that initialises the context when no CoOp checkpoint is given, e.g. "a photo of a" (its token count must equal n_ctx).'),
+    class_token_position: z
+      .enum(CLASS_TOKEN_POSITIONS)
+      .default('end')
+      .describe('Where the class name goes relative to the context tokens: end, middle or front (CoOp).'),
+    csc: z.boolean().default(false).describe('Class-specific context: one context per class (CoOp); needs a CSC checkpoint.'),
+    run_name: z
+      .string()
+      .regex(/^[^/\\]*$/, 'must not contain / or \\')
+      .default('')
+      .describe('Prefix of the run folder name (the seed\'s generate_run_name appends the key settings).'),
+    augmenter: z.enum(AUGMENTER_NAMES).default('AugmenterTPT').describe('View generator: AugmenterTPT (random resized crops) or PatchAugmenter (grid patches).'),
+    loss: z.enum(LOSS_NAMES).default('defaultTPT').describe('Test-time loss, one of the ten in the loss registry.'),
+    augmix: z.boolean().default(true).describe('Apply AugMix to the augmented views (the seed\'s default is true; its baseline turns it off).'),
+    severity: integer().min(1).max(10).default(2).describe('AugMix severity (1–10).'),
+    num_workers: integer()
+      .min(0)
+      .default(4)
+      .describe('Number of upcoming samples whose images are decoded and augmented ahead while the model works (the seed\'s DataLoader workers).'),
+    save: z.boolean().default(true).describe('Name the run folder after the settings; false writes to the scratch folder `<out_dir>/tmp`, started over each run.'),
+    reduced_size: integer()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('Use only the first N samples of the (shuffled) order; null or 0 = the full dataset.'),
+    dataset_shuffle: z.boolean().default(true).describe('Shuffle the sample order with `seed` (as the seed\'s DataLoader does).'),
+    save_imgs: z.boolean().default(true).describe('Write improved and worsened images to TensorBoard.'),
+    selection_p_all: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe('Fraction of views kept (lowest entropy) by defaultTPT and the cross-entropy losses: int(N·p) rows.'),
+    selection_p_patch: z.number().min(0).max(1).default(0.9).describe('Fraction of views kept per patch group by patch_loss1–4.'),
+    overlap: z.number().min(0).max(1).default(0.0).describe('PatchAugmenter: each patch grows by int(side·overlap) on every side (clamped to the image).'),
+    alpha_exponential_weightening: z.number().default(1.0).describe('The α of patch_loss6\'s exp(−α·entropy) weights.'),
+    seed: integer().default(1337).describe('Seed of every random choice: sample order, subset and each sample\'s views.'),
+
+    // ---- added by tpt ----
+    clip_weights: z
+      .string()
+      .min(1)
+      .default('weights/RN50.pt')
+      .describe('CLIP weights: OpenAI\'s RN50.pt (TorchScript) or a folder made by `tpt convert`.'),
+    bpe_path: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt[.gz]); null uses the embedded vocabulary.'),
+    tta_steps: integer().min(0).default(1).describe('AdamW steps per sample (the seed: 1). 0 scores the initial prompt only (zero-shot).'),
+    backend: z
+      .enum(BACKEND_CHOICES)
+      .default('auto')
+      .describe('TensorFlow.js backend: auto (tfjs-node-gpu, then tfjs-node, then wasm), tensorflow, wasm or cpu.'),
+    workers: integer().min(1).default(1).describe('Samples processed in parallel, each worker with its own model copy.'),
+    out_dir: z.string().min(1).default('runs').describe('Parent folder of run folders (`<out_dir>/<run name>/`).'),
+    save_logits: z.boolean().default(false).describe('Also store all class logits (base_logits, tpt_logits) in samples.jsonl.'),
+    allow_partial_dataset: z
+      .boolean()
+      .default(false)
+      .describe('Accept a dataset folder with only some of the 200 classes (labels stay those of the full class list).'),
+    image_size: integer().min(1).default(224).describe('Side of every view in pixels; must equal the model\'s input resolution.'),
+    shard: z
+      .string()
+      .regex(SHARD_PATTERN, 'must look like "i/n" with 0 ≤ i < n, e.g. "0/4"')
+      .nullable()
+      .default(null)
+      .describe('Process only slice i of n of the sample order ("i/n", 0-based); `tpt merge` joins the shards.'),
+  })
+  .strict();
+
+export type TptConfig = z.infer<typeof configSchema>;
+export type ConfigKey = keyof TptConfig;
+
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
+
+/** The defaults, as the schema fills them in for an empty file. */
+export function defaultConfig(): TptConfig {
+  return configSchema.parse({});
+}

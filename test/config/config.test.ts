@@ -1,0 +1,138 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configReferenceMarkdown, expectedText } from '../../src/config/describe.js';
+import { closestKey, editDistance } from '../../src/config/issues.js';
+import { loadConfig, parseSet } from '../../src/config/load.js';
+import { CONFIG_KEYS, configSchema, defaultConfig } from '../../src/config/schema.js';
+import { TptError } from '../../src/errors.js';
+
+// The seed's print_args(default_args()) output (notebook section 3.3), verbatim.
+const SEED_DEFAULT_ARGS = {
+  imagenet_a_path: './imagenet-a/', coop_weight_path: './model.pth.tar-50', n_aug: 63, n_patches: 0, batch_size: 1,
+  arch: 'RN50', device: 'cuda:0', learning_rate: 0.005, n_ctx: 4, ctx_init: '', class_token_position: 'end', csc: false,
+  run_name: '', augmenter: 'AugmenterTPT', loss: 'defaultTPT', augmix: true, severity: 2, num_workers: 4, save: true,
+  reduced_size: null, dataset_shuffle: true, save_imgs: true, selection_p_all: 0.1, selection_p_patch: 0.9, overlap: 0.0,
+  alpha_exponential_weightening: 1.0, seed: 1337,
+};
+
+const ADDED_DEFAULTS = {
+  clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', workers: 1, out_dir: 'runs',
+  save_logits: false, allow_partial_dataset: false, image_size: 224, shard: null,
+};
+
+function writeConfig(content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tpt-config-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function errorOf(fn: () => unknown): TptError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof TptError) return e;
+    throw e;
+  }
+  throw new Error('expected a TptError');
+}
+
+describe('config schema', () => {
+  it("has the seed's default_args keys and defaults exactly, plus the added keys", () => {
+    expect(defaultConfig()).toEqual({ ...SEED_DEFAULT_ARGS, ...ADDED_DEFAULTS });
+    expect(CONFIG_KEYS.slice(0, Object.keys(SEED_DEFAULT_ARGS).length).sort()).toEqual(Object.keys(SEED_DEFAULT_ARGS).sort());
+  });
+
+  it('describes every key', () => {
+    for (const key of CONFIG_KEYS) expect(configSchema.shape[key].description, key).toBeTruthy();
+    const table = configReferenceMarkdown();
+    expect(table.split('\n').filter((l) => l.startsWith('| `'))).toHaveLength(CONFIG_KEYS.length);
+    expect(table).toContain('| `n_aug` | integer ≥ 0 | `63` |');
+    expect(table).toContain('| `reduced_size` | integer ≥ 0 \\| null | `null` |');
+  });
+
+  it('says what a field accepts', () => {
+    expect(expectedText(configSchema.shape.n_aug)).toBe('an integer ≥ 0');
+    expect(expectedText(configSchema.shape.selection_p_all)).toBe('a number from 0 to 1');
+    expect(expectedText(configSchema.shape.class_token_position)).toBe('one of "end", "middle", "front"');
+    expect(expectedText(configSchema.shape.augmix)).toBe('true or false');
+  });
+});
+
+describe('loadConfig', () => {
+  it('loads every file in configs/ through the schema and its cross-field checks', () => {
+    const files = readdirSync('configs').filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(14);
+    for (const file of files) {
+      const config = loadConfig(join('configs', file), []);
+      expect(config.save_imgs, file).toBe(false);
+      expect(config.clip_weights, file).toBe('weights/RN50.pt');
+    }
+  });
+
+  it('applies --set values as JSON when they parse, else as strings', () => {
+    const config = loadConfig(writeConfig({ n_aug: 8 }), ['n_aug=40', 'loss=crossentropy_hard1', 'reduced_size=null', 'augmix=false', 'run_name=123abc']);
+    expect(config.n_aug).toBe(40);
+    expect(config.loss).toBe('crossentropy_hard1');
+    expect(config.reduced_size).toBeNull();
+    expect(config.augmix).toBe(false);
+    expect(config.run_name).toBe('123abc');
+    expect(parseSet('ctx_init=a photo of a')).toEqual(['ctx_init', 'a photo of a']);
+    expect(parseSet('run_name=x=y')).toEqual(['run_name', 'x=y']);
+  });
+
+  it('refuses an unknown key and suggests the closest valid one', () => {
+    const e = errorOf(() => loadConfig(writeConfig({ n_augs: 4, lerning_rate: 0.1 }), []));
+    expect(e.message.split('\n')).toEqual([
+      'config: unknown key "n_augs" (did you mean "n_aug"?)',
+      'config: unknown key "lerning_rate" (did you mean "learning_rate"?)',
+    ]);
+    expect(e.hint).toBeTruthy();
+    expect(errorOf(() => loadConfig(undefined, ['sed=1'])).message).toBe('--set: unknown key "sed" (did you mean "seed"?)');
+    expect(closestKey('completely_unrelated_words')).toBeUndefined();
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+  });
+
+  it('reports one line per wrong field', () => {
+    const e = errorOf(() =>
+      loadConfig(writeConfig({ n_aug: 'x', augmix: 'yes', selection_p_all: 2, loss: 'entropy', reduced_size: -3, shard: '1-4' }), []),
+    );
+    expect(e.message.split('\n')).toEqual([
+      'config: n_aug: expected an integer ≥ 0, got "x"',
+      'config: loss: expected one of "defaultTPT", "patch_loss1", "patch_loss2", "patch_loss3", "patch_loss4", "patch_loss5", "patch_loss6", "crossentropy_soft", "crossentropy_hard1", "crossentropy_hard5", got "entropy"',
+      'config: augmix: expected true or false, got "yes"',
+      'config: reduced_size: expected an integer ≥ 0 or null, got -3',
+      'config: selection_p_all: expected a number from 0 to 1, got 2',
+      'config: shard: must look like "i/n" with 0 ≤ i < n, e.g. "0/4", got "1-4"',
+    ]);
+  });
+
+  it('refuses batch_size other than 1 with the reason', () => {
+    const e = errorOf(() => loadConfig(undefined, ['batch_size=2']));
+    expect(e.message).toBe('config: batch_size: must be 1: episodic TPT tunes the prompt on one test image at a time, then resets it, got 2');
+  });
+
+  it('refuses a loss whose selection keeps no view, before the run', () => {
+    // 4 views × 0.1 → int(0.4) = 0 rows kept.
+    const e = errorOf(() => loadConfig(undefined, ['n_aug=3', 'selection_p_all=0.1']));
+    expect(e.message).toMatch(/^config: loss defaultTPT: selection_p_all=0.1 keeps int\(4·0.1\) = 0 of the 4 views/);
+    expect(e.hint).toMatch(/selection_p_all/);
+  });
+
+  it('refuses PatchAugmenter without patches and a shard out of range', () => {
+    expect(errorOf(() => loadConfig(undefined, ['augmenter=PatchAugmenter', 'n_aug=4'])).message).toMatch(/n_patches: PatchAugmenter needs n_patches ≥ 1/);
+    expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard: expected "i\/n" with 0 ≤ i < n/);
+  });
+
+  it('partial mode skips run-only cross-field checks', () => {
+    expect(loadConfig(undefined, ['n_aug=3'], { partial: true }).n_aug).toBe(3);
+  });
+
+  it('reports unreadable and malformed files', () => {
+    expect(errorOf(() => loadConfig('/nonexistent/config.json', [])).code).toBe('CONFIG_NOT_FOUND');
+    expect(errorOf(() => loadConfig(writeConfig('{"n_aug": 4,}'), [])).code).toBe('CONFIG_SYNTAX');
+    expect(errorOf(() => loadConfig(writeConfig('[1]'), [])).code).toBe('CONFIG_SYNTAX');
+  });
+});
