@@ -2,7 +2,7 @@ import { TptError } from '../errors.js';
 import { LOSSES } from '../losses/registry.js';
 import type { LossContext } from '../losses/types.js';
 import type { TptConfig } from './schema.js';
-import { parseShard } from './shard.js';
+import { parseShard } from '../data/sample-order.js';
 
 /**
  * Checks that involve several keys, run before anything is loaded so that a run never dies on its first
@@ -34,7 +34,7 @@ export function checkConfigConsistency(config: TptConfig): void {
       hint: 'Set n_patches, e.g. --set n_patches=16 (the seed pairs it with n_aug 4), or use augmenter "AugmenterTPT".',
     });
   }
-  parseShard(config.shard);
+  if (config.shard !== null) parseShard(config.shard);
   const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
   if (typeof problem === 'string' && problem.length > 0) {
     throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, {

@@ -123,7 +123,7 @@ describe('loadConfig', () => {
 
   it('refuses PatchAugmenter without patches and a shard out of range', () => {
     expect(errorOf(() => loadConfig(undefined, ['augmenter=PatchAugmenter', 'n_aug=4'])).message).toMatch(/n_patches: PatchAugmenter needs n_patches ≥ 1/);
-    expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard: expected "i\/n" with 0 ≤ i < n/);
+    expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard "4\/4" is not "i\/n" with 0 ≤ i < n/);
   });
 
   it('partial mode skips run-only cross-field checks', () => {
