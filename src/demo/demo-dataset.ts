@@ -1,0 +1,81 @@
+/**
+ * The demo's dataset: a few real ImageNet-A class folders (WordNet ids), each with a few synthetic images of
+ * mixed sizes, aspect ratios and formats, laid out exactly like the real `imagenet-a/` folder so the ordinary
+ * dataset loader reads it (with `allow_partial_dataset`).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Rng } from '../data/rng.js';
+import { wnidToLabel } from '../model/imagenet-a.js';
+import { drawSyntheticImage, SHAPE_KINDS } from './synthetic-image.js';
+import type { ShapeKind } from './synthetic-image.js';
+
+export interface DemoImage {
+  /** Path relative to the dataset root, forward slashes (`<wnid>/<name>`). */
+  file: string;
+  width: number;
+  height: number;
+  format: 'jpeg' | 'png';
+}
+
+/** Five real ImageNet-A classes, so labels and prompts are the real ones. */
+export const DEMO_WNIDS: readonly string[] = ['n01498041', 'n01531178', 'n01614925', 'n01694178', 'n02007558'];
+
+/** Width × height pairs from tall to wide, small to photo-sized. */
+const DEMO_SIZES: readonly (readonly [number, number])[] = [
+  [48, 96],
+  [400, 300],
+  [160, 160],
+  [96, 48],
+  [300, 200],
+  [128, 256],
+  [256, 192],
+  [72, 120],
+];
+
+export const DEMO_IMAGES_PER_CLASS = 3;
+
+/** The dataset's file list, in the order it is generated (a pure function of the constants above). */
+export function demoImageList(): DemoImage[] {
+  const images: DemoImage[] = [];
+  let n = 0;
+  for (const wnid of DEMO_WNIDS) {
+    wnidToLabel(wnid); // throws if a constant above is not an ImageNet-A class
+    for (let k = 0; k < DEMO_IMAGES_PER_CLASS; k++, n++) {
+      const [width, height] = DEMO_SIZES[n % DEMO_SIZES.length] as readonly [number, number];
+      const format = n % 3 === 2 ? 'png' : 'jpeg';
+      const name = `demo_${wnid}_${k}.${format === 'png' ? 'png' : 'jpg'}`;
+      images.push({ file: `${wnid}/${name}`, width, height, format });
+    }
+  }
+  return images;
+}
+
+/** Encodes one demo image; the bytes depend only on the seed, the image's position and sharp's encoders. */
+export async function encodeDemoImage(image: DemoImage, seed: number): Promise<Buffer> {
+  const classIndex = DEMO_WNIDS.indexOf(image.file.split('/')[0] ?? '');
+  const motif = SHAPE_KINDS[Math.max(0, classIndex) % SHAPE_KINDS.length] as ShapeKind;
+  const hue = Math.max(0, classIndex) / DEMO_WNIDS.length;
+  const rng = Rng.forSample(seed, `demo-image:${image.file}`);
+  const pixels = drawSyntheticImage({ width: image.width, height: image.height, motif, hue }, rng);
+  const raw = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
+  // Fixed encoder settings (no metadata, no adaptive choices) keep the bytes stable between runs.
+  return image.format === 'png'
+    ? raw.png({ compressionLevel: 9, adaptiveFiltering: false, palette: false }).toBuffer()
+    : raw.jpeg({ quality: 90, chromaSubsampling: '4:2:0', mozjpeg: false }).toBuffer();
+}
+
+/** Writes the whole dataset under `root` (`root/<wnid>/<file>`); returns the images written. */
+export async function writeDemoDataset(root: string, seed: number): Promise<DemoImage[]> {
+  const images = demoImageList();
+  for (const image of images) {
+    const bytes = await encodeDemoImage(image, seed);
+    const path = join(root, ...image.file.split('/'));
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(path, bytes);
+  }
+  return images;
+}
