@@ -1,0 +1,158 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigKey, TptConfig } from '../config/schema.js';
+import { TptError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { writeJsonAtomic } from './atomic-write.js';
+import { readJsonLines } from './jsonl.js';
+import type { SampleRecord, SkippedRecord } from './records.js';
+import { generateRunName } from './run-name.js';
+import type { RunSummary } from './summary.js';
+
+/**
+ * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
+ * that stopped before its end (the same config again), or started over with `fresh`.
+ */
+
+export const RUN_FILES = {
+  config: 'config.json',
+  samples: 'samples.jsonl',
+  skipped: 'skipped.jsonl',
+  summary: 'summary.json',
+  log: 'log.jsonl',
+} as const;
+
+const EVENT_FILE_MARKER = 'tfevents';
+
+/**
+ * Keys that do not change a run's results, so a run may be continued with other values: where it is
+ * written, how fast it goes and on what. Everything else must match the folder's config.json.
+ */
+export const NON_RESULT_KEYS: readonly ConfigKey[] = ['run_name', 'out_dir', 'save', 'num_workers', 'workers', 'backend', 'device', 'bpe_path'];
+
+/** What config.json holds. */
+export interface RunConfigFile {
+  /** The resolved config (every key, defaults filled in). */
+  config: TptConfig;
+  run_name: string;
+  backend: string;
+  version: string;
+  created: string;
+  /** When each later continuation of the run started. */
+  resumed?: string[];
+}
+
+export interface RunFolder {
+  dir: string;
+  name: string;
+  /** True when an earlier, unfinished (or finished) run of the same config is continued. */
+  resumed: boolean;
+  /** Records already in the folder, in sample-list order. */
+  samples: SampleRecord[];
+  skipped: SkippedRecord[];
+  /** The summary as the previous process left it (undefined for a new run). */
+  previousSummary: RunSummary | undefined;
+  /** Bytes of an incomplete last line cut off samples.jsonl / skipped.jsonl (a run killed mid-write). */
+  repairedBytes: number;
+}
+
+export function runFolderPath(config: TptConfig): { dir: string; name: string } {
+  const name = generateRunName(config);
+  return { dir: join(config.out_dir, name), name };
+}
+
+/** The result-affecting keys whose values differ between two configs. */
+export function differingResultKeys(previous: Record<string, unknown>, current: TptConfig): ConfigKey[] {
+  const keys = Object.keys(current) as ConfigKey[];
+  return keys.filter((key) => !NON_RESULT_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(current[key]));
+}
+
+/** Removes the files a run writes (not the folder itself, which may hold the user's own files). */
+function removeRunFiles(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    const ours = (Object.values(RUN_FILES) as string[]).includes(entry) || entry.includes(EVENT_FILE_MARKER) || /\.tmp-\d+$/.test(entry);
+    if (ours) rmSync(join(dir, entry), { force: true });
+  }
+}
+
+function readConfigFile(path: string): RunConfigFile {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
+  } catch (e) {
+    throw new TptError('RUN_FOLDER_CORRUPT', `cannot read ${path}: ${(e as Error).message}`, {
+      hint: 'Restore the file, or start this run over with --fresh.',
+    });
+  }
+}
+
+function readSummary(path: string): RunSummary | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunSummary;
+  } catch {
+    return undefined; // rewritten from the records at the next update
+  }
+}
+
+function describeDifference(keys: readonly ConfigKey[], previous: Record<string, unknown>, current: TptConfig): string {
+  return keys.map((key) => `${key}: ${JSON.stringify(previous[key])} in the folder, ${JSON.stringify(current[key])} now`).join('; ');
+}
+
+/**
+ * Opens the run folder of `config`: a new folder, the continuation of an earlier run of the same config
+ * (its records are read back and an incomplete last line is cut off), or, with `fresh` or `save: false`
+ * (the scratch folder "tmp"), a folder emptied of an earlier run's files. config.json is (re)written.
+ */
+export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; now?: Date }): RunFolder {
+  const { dir, name } = runFolderPath(config);
+  const now = (options.now ?? new Date()).toISOString();
+  const configPath = join(dir, RUN_FILES.config);
+  const startOver = options.fresh === true || !config.save;
+  mkdirSync(dir, { recursive: true });
+
+  let previous: RunConfigFile | undefined;
+  if (existsSync(configPath)) {
+    if (startOver) {
+      removeRunFiles(dir);
+    } else {
+      previous = readConfigFile(configPath);
+      const differing = differingResultKeys(previous.config as unknown as Record<string, unknown>, config);
+      if (differing.length > 0) {
+        throw new TptError(
+          'RUN_CONFIG_MISMATCH',
+          `${dir} holds a run with different settings (${describeDifference(differing, previous.config as unknown as Record<string, unknown>, config)})`,
+          { hint: 'Add --fresh to start that run over (its results are deleted), or set another run_name / out_dir to keep both.' },
+        );
+      }
+    }
+  } else if (readdirSync(dir).some((entry) => entry === RUN_FILES.samples || entry.includes(EVENT_FILE_MARKER))) {
+    // Records without a config.json cannot be checked against the config: never mix them with new results.
+    if (!startOver) {
+      throw new TptError('RUN_FOLDER_CORRUPT', `${dir} holds run records but no ${RUN_FILES.config}`, {
+        hint: 'Add --fresh to start over in that folder, or set another run_name / out_dir.',
+      });
+    }
+    removeRunFiles(dir);
+  }
+
+  const samples = readJsonLines<SampleRecord>(join(dir, RUN_FILES.samples), { repair: true });
+  const skipped = readJsonLines<SkippedRecord>(join(dir, RUN_FILES.skipped), { repair: true });
+  const configFile: RunConfigFile = {
+    config,
+    run_name: name,
+    backend: options.backend,
+    version: VERSION,
+    created: previous?.created ?? now,
+    ...(previous ? { resumed: [...(previous.resumed ?? []), now] } : {}),
+  };
+  writeJsonAtomic(configPath, configFile);
+  return {
+    dir,
+    name,
+    resumed: previous !== undefined,
+    samples: samples.records,
+    skipped: skipped.records,
+    previousSummary: previous ? readSummary(join(dir, RUN_FILES.summary)) : undefined,
+    repairedBytes: samples.droppedBytes + skipped.droppedBytes,
+  };
+}

@@ -1,0 +1,135 @@
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import type { TptConfig } from '../../src/config/schema.js';
+import { TptError } from '../../src/errors.js';
+import { JsonLinesAppender, readJsonLines } from '../../src/run/jsonl.js';
+import { OrderedRecordWriter } from '../../src/run/ordered-writer.js';
+import type { PositionOutcome, SampleRecord } from '../../src/run/records.js';
+import { openRunFolder, RUN_FILES } from '../../src/run/run-folder.js';
+import { expectedCalibrationError, summarizeRecords } from '../../src/run/summary.js';
+
+function tempConfig(sets: string[] = []): TptConfig {
+  const outDir = mkdtempSync(join(tmpdir(), 'tpt-runfolder-'));
+  return loadConfig(undefined, [`out_dir=${JSON.stringify(outDir)}`, 'n_aug=15', ...sets]);
+}
+
+function sample(index: number, basePred: number, tptPred: number, target = 1): SampleRecord {
+  const prediction = (pred: number) => ({ pred, top5: [pred, 0, 2, 3, 4].filter((v, i, a) => a.indexOf(v) === i).slice(0, 5), conf: 0.5, ce: 1 });
+  const change = Number(tptPred === target) - Number(basePred === target);
+  return { index, file: `n01/${index}.jpg`, target, base: prediction(basePred), tpt: prediction(tptPred), loss: 0.1, change };
+}
+
+describe('JSON lines', () => {
+  it('drops and cuts off an incomplete last line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tpt-jsonl-'));
+    const path = join(dir, 'a.jsonl');
+    const appender = new JsonLinesAppender(path);
+    appender.append({ a: 1 });
+    appender.append({ a: 2 });
+    appender.close();
+    appendFileSync(path, '{"a": 3, "b"');
+    expect(readJsonLines(path)).toEqual({ records: [{ a: 1 }, { a: 2 }], droppedBytes: 12 });
+    expect(readFileSync(path, 'utf8')).toContain('"b"');
+    readJsonLines(path, { repair: true });
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+  });
+
+  it('refuses a damaged line in the middle', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tpt-jsonl-'));
+    const path = join(dir, 'a.jsonl');
+    writeFileSync(path, '{"a":1}\n{oops\n{"a":2}\n');
+    expect(() => readJsonLines(path)).toThrow(TptError);
+  });
+});
+
+describe('OrderedRecordWriter', () => {
+  it('emits outcomes by position whatever order they arrive in', () => {
+    const emitted: number[] = [];
+    const writer = new OrderedRecordWriter(3, (_, position) => emitted.push(position));
+    const outcome = (i: number): PositionOutcome => ({ kind: 'skipped', record: { index: i, file: 'x', error: 'e' } });
+    writer.push(5, outcome(5));
+    writer.push(4, outcome(4));
+    expect(emitted).toEqual([]);
+    expect(writer.waiting).toBe(2);
+    writer.push(3, outcome(3));
+    expect(emitted).toEqual([3, 4, 5]);
+    writer.push(6, outcome(6));
+    expect(emitted).toEqual([3, 4, 5, 6]);
+    expect(() => writer.push(4, outcome(4))).toThrow(/twice/);
+  });
+});
+
+describe('summary', () => {
+  it('computes accuracies, changes and ECE from the records', () => {
+    const records = [sample(0, 1, 1), sample(1, 0, 1), sample(2, 1, 0), sample(3, 2, 3)];
+    const summary = summarizeRecords(records, {
+      runName: 'r', finished: true, samplesTotal: 5, filesSkipped: 1, elapsedSeconds: 8, timedSamples: 4, backend: 'wasm', workers: 1,
+    });
+    expect(summary).toMatchObject({
+      samples_done: 4, samples_total: 5, files_skipped: 1, top1_base: 0.5, top1_tpt: 0.5, improved: 1, worsened: 1,
+      top5_base: 0.5, top5_tpt: 0.5, seconds_per_sample: 2, finished: true,
+    });
+    // All confidences 0.5 (bin 7 of 15) with accuracy 0.5 → perfectly calibrated.
+    expect(summary.ece_base).toBeCloseTo(0, 12);
+  });
+
+  it('bins confidence into 15 equal-width bins', () => {
+    // bin (0.8667, 0.9333]: conf 0.9 twice, one right → |0.5 − 0.9| · 2/3; bin (0.2667, 0.3333]: conf 0.3 wrong → 0.3 · 1/3.
+    expect(expectedCalibrationError([0.9, 0.9, 0.3], [true, false, false])).toBeCloseTo((0.4 * 2) / 3 + 0.3 / 3, 12);
+    expect(expectedCalibrationError([], [])).toBe(0);
+  });
+});
+
+describe('openRunFolder', () => {
+  it('creates the folder with config.json, then resumes with the records and a repaired tail', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    expect(first.resumed).toBe(false);
+    expect(first.dir).toBe(join(config.out_dir, 'size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=15_npatch=0_overlap=0.0_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9'));
+    const written = JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8'));
+    expect(written).toMatchObject({ config, backend: 'wasm', version: expect.any(String) });
+
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n{"index": 1, "fi`);
+    const second = openRunFolder({ ...config, workers: 2, backend: 'cpu' }, { backend: 'cpu' });
+    expect(second.resumed).toBe(true);
+    expect(second.samples).toEqual([sample(0, 1, 1)]);
+    expect(second.repairedBytes).toBeGreaterThan(0);
+    expect(readFileSync(join(first.dir, RUN_FILES.samples), 'utf8')).toBe(`${JSON.stringify(sample(0, 1, 1))}\n`);
+    expect(JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8')).resumed).toHaveLength(1);
+  });
+
+  it('refuses to continue a run whose result-affecting settings differ, and --fresh starts over', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    writeFileSync(join(first.dir, 'events.out.tfevents.1.host.1.0'), 'x');
+    writeFileSync(join(first.dir, 'notes.txt'), 'mine');
+    let error: unknown;
+    try {
+      openRunFolder({ ...config, seed: 7 }, { backend: 'wasm' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TptError);
+    expect((error as TptError).message).toMatch(/seed: 1337 in the folder, 7 now/);
+    expect((error as TptError).hint).toMatch(/--fresh/);
+
+    const fresh = openRunFolder({ ...config, seed: 7 }, { backend: 'wasm', fresh: true });
+    expect(fresh.resumed).toBe(false);
+    expect(fresh.samples).toEqual([]);
+    expect(existsSync(join(first.dir, 'events.out.tfevents.1.host.1.0'))).toBe(false);
+    expect(existsSync(join(first.dir, 'notes.txt'))).toBe(true);
+  });
+
+  it('always starts the scratch folder tmp over', () => {
+    const config = tempConfig(['save=false']);
+    const first = openRunFolder(config, { backend: 'wasm' });
+    expect(first.name).toBe('tmp');
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const second = openRunFolder({ ...config, seed: 3 }, { backend: 'wasm' });
+    expect(second.samples).toEqual([]);
+  });
+});
