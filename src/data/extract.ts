@@ -1,0 +1,123 @@
+/**
+ * `tpt dataset extract`: unpacks the ImageNet-A archive the seed downloads (`imagenet-a.tar`, which holds
+ * `imagenet-a/<wnid>/*.jpg` and a README), streaming it through npm `tar`; `.tar.gz` works too.
+ *
+ * Truncation: a cut inside an entry makes `tar` fail ("Truncated input"); a cut exactly between entries does
+ * not, so we also require the two zero blocks that end every POSIX tar archive. gzip checks its own end.
+ * `tar` refuses absolute paths and `..` in entry names by default, so an archive cannot write outside `outDir`.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import * as tar from 'tar';
+import { TptError } from '../errors.js';
+import { isImageNetAWnid } from '../model/imagenet-a.js';
+
+const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
+
+export interface ExtractResult {
+  readonly archive: string;
+  readonly outDir: string;
+  /** The folder holding the wnid folders (usually `<outDir>/imagenet-a`): the value for imagenet_a_path. */
+  readonly datasetRoot: string;
+  /** Archive entries read (files, folders, …). */
+  readonly entries: number;
+}
+
+export interface ExtractOptions {
+  /** Called for each archive entry with its path and the running count. */
+  readonly onEntry?: (path: string, count: number) => void;
+}
+
+/** Passes bytes through and remembers the last `END_OF_ARCHIVE_BYTES` of them. */
+class TailKeeper extends Transform {
+  tail = Buffer.alloc(0);
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const joined = Buffer.concat([this.tail, chunk]);
+    this.tail = joined.subarray(Math.max(0, joined.length - END_OF_ARCHIVE_BYTES));
+    callback(null, chunk);
+  }
+}
+
+async function startsWithGzipMagic(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function hasWnidFolders(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.some((e) => e.isDirectory() && isImageNetAWnid(e.name));
+}
+
+/** `outDir` itself, or its one subfolder (e.g. `imagenet-a/`), whichever holds ImageNet-A class folders. */
+export async function locateDatasetRoot(outDir: string): Promise<string | undefined> {
+  if (await hasWnidFolders(outDir)) return outDir;
+  const entries = await readdir(outDir, { withFileTypes: true }).catch(() => []);
+  const candidates: string[] = [];
+  for (const e of entries) if (e.isDirectory() && (await hasWnidFolders(join(outDir, e.name)))) candidates.push(join(outDir, e.name));
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+/** Unpacks `archive` into `outDir` (created if needed) and returns where the dataset landed. */
+export async function extractImageNetAArchive(archive: string, outDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  try {
+    if (!(await stat(archive)).isFile()) throw new Error('not a file');
+  } catch (e) {
+    throw new TptError('ARCHIVE_NOT_FOUND', `cannot read the archive ${archive}: ${(e as Error).message}`, {
+      hint: 'download imagenet-a.tar (https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar) and pass its path',
+      cause: e,
+    });
+  }
+  await mkdir(outDir, { recursive: true });
+  const gzip = await startsWithGzipMagic(archive);
+  const tail = new TailKeeper();
+  let entries = 0;
+  const extractor = tar.x({
+    cwd: outDir,
+    strict: true, // every tar warning (bad header, truncated input) is an error
+    onReadEntry: (entry) => {
+      entries++;
+      options.onEntry?.(entry.path, entries);
+    },
+  });
+  const hint = 'download imagenet-a.tar again (the file is incomplete or damaged), then rerun `tpt dataset extract`';
+  try {
+    if (gzip) await pipeline(createReadStream(archive), createGunzip(), tail, extractor);
+    else await pipeline(createReadStream(archive), tail, extractor);
+  } catch (e) {
+    const message = (e as Error).message ?? String(e);
+    if (entries === 0) {
+      throw new TptError('ARCHIVE_NOT_TAR', `${archive} is not a tar archive (${message})`, { hint, cause: e });
+    }
+    throw new TptError('ARCHIVE_TRUNCATED', `${archive} is truncated or damaged after ${entries} entries (${message})`, {
+      hint,
+      cause: e,
+    });
+  }
+  if (entries === 0) {
+    throw new TptError('ARCHIVE_NOT_TAR', `${archive} holds no tar entries`, { hint });
+  }
+  if (tail.tail.length < END_OF_ARCHIVE_BYTES || tail.tail.some((b) => b !== 0)) {
+    throw new TptError(
+      'ARCHIVE_TRUNCATED',
+      `${archive} is truncated: it ends after ${entries} entries without the end-of-archive blocks`,
+      { hint },
+    );
+  }
+  const datasetRoot = await locateDatasetRoot(outDir);
+  if (datasetRoot === undefined) {
+    throw new TptError('ARCHIVE_NOT_IMAGENET_A', `${archive} unpacked into ${outDir}, but no ImageNet-A class folders appeared there`, {
+      hint: 'the archive is not ImageNet-A (imagenet-a.tar holds imagenet-a/n01498041/… folders)',
+    });
+  }
+  return { archive, outDir, datasetRoot, entries };
+}
