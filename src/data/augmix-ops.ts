@@ -1,0 +1,296 @@
+/**
+ * torchvision 0.14's AugMix operations (`autoaugment._apply_op`) on uint8 image tensors, the code path the
+ * seed takes (it applies AugMix to the output of PILToTensor). Each op is deterministic given its magnitude.
+ *
+ * Float arithmetic follows torch's float32 kernels step by step (Math.fround after each operation) so that
+ * results match torch exactly, except where torch's own summation order is unknowable (the affine grid's
+ * small matrix product); there a pixel may differ by one level when the value falls within ~1e-5 of x.5.
+ * Images are HWC here (torch's are CHW); every op is per pixel or per channel, so the layout is immaterial.
+ */
+import type { RgbImage } from './image.js';
+
+const f32 = Math.fround;
+// CPython's math.radians / math.degrees constants.
+const DEG_TO_RAD = Math.PI / 180;
+const RAD_TO_DEG = 180 / Math.PI;
+
+/** torch.round: half to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function truncClampU8(v: number): number {
+  // `.clamp(0, 255).to(torch.uint8)`: clamp, then the float→uint8 cast truncates.
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
+}
+
+function mapImage(img: RgbImage, fn: (v: number, channel: number) => number): RgbImage {
+  const out = new Uint8Array(img.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = fn(img.data[i] as number, i % 3);
+  return { width: img.width, height: img.height, data: out };
+}
+
+/** `_blend(img1, img2, ratio)` with img2 given per pixel (float32). */
+function blend(img: RgbImage, other: (index: number) => number, ratio: number): RgbImage {
+  const r = f32(ratio);
+  const rc = f32(1 - ratio);
+  const out = new Uint8Array(img.data.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = truncClampU8(f32(f32(r * (img.data[i] as number)) + f32(rc * other(i))));
+  }
+  return { width: img.width, height: img.height, data: out };
+}
+
+const GREY_R = f32(0.2989);
+const GREY_G = f32(0.587);
+const GREY_B = f32(0.114);
+
+/** `rgb_to_grayscale`: (0.2989 r + 0.587 g + 0.114 b) in float32, truncated to uint8; one value per pixel. */
+function grayscale(img: RgbImage): Uint8Array {
+  const n = img.width * img.height;
+  const out = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const r = img.data[p * 3] as number;
+    const g = img.data[p * 3 + 1] as number;
+    const b = img.data[p * 3 + 2] as number;
+    out[p] = Math.trunc(f32(f32(f32(GREY_R * r) + f32(GREY_G * g)) + f32(GREY_B * b)));
+  }
+  return out;
+}
+
+export function adjustBrightness(img: RgbImage, factor: number): RgbImage {
+  return blend(img, () => 0, factor);
+}
+
+export function adjustSaturation(img: RgbImage, factor: number): RgbImage {
+  const grey = grayscale(img);
+  return blend(img, (i) => grey[Math.floor(i / 3)] as number, factor);
+}
+
+export function adjustContrast(img: RgbImage, factor: number): RgbImage {
+  const grey = grayscale(img);
+  // torch's CPU mean is sum(...).div_(N); a sum of at most 2^24 / 255 bytes is exact in float32.
+  let sum = 0;
+  for (const v of grey) sum += v;
+  const mean = f32(f32(sum) / grey.length);
+  return blend(img, () => mean, factor);
+}
+
+/** `adjust_sharpness`: blend with the 3×3 [1 1 1; 1 5 1; 1 1 1]/13 blur of the interior (borders kept). */
+export function adjustSharpness(img: RgbImage, factor: number): RgbImage {
+  const { width, height } = img;
+  if (width <= 2 || height <= 2) return img;
+  const blurred = img.data.slice();
+  const stride = width * 3;
+  for (let y = 1; y < height - 1; y++) {
+    for (let x = 1; x < width - 1; x++) {
+      for (let c = 0; c < 3; c++) {
+        const i = y * stride + x * 3 + c;
+        const d = img.data;
+        const ring =
+          (d[i - stride - 3] as number) + (d[i - stride] as number) + (d[i - stride + 3] as number) +
+          (d[i - 3] as number) + (d[i + 3] as number) +
+          (d[i + stride - 3] as number) + (d[i + stride] as number) + (d[i + stride + 3] as number);
+        // (ring + 5·center)/13 is never within float error of x.5 (it is at least 1/26 away), so rounding the
+        // exact quotient gives torch's float32 conv + round.
+        blurred[i] = Math.round((ring + 5 * (d[i] as number)) / 13);
+      }
+    }
+  }
+  return blend(img, (i) => blurred[i] as number, factor);
+}
+
+export function posterize(img: RgbImage, bits: number): RgbImage {
+  // torch: img & -int(2 ** (8 - bits)), the mask taken as uint8 (bits = 0 clears everything).
+  const mask = (256 - 2 ** (8 - bits)) & 0xff;
+  return mapImage(img, (v) => v & mask);
+}
+
+export function solarize(img: RgbImage, threshold: number): RgbImage {
+  const t = f32(threshold);
+  return mapImage(img, (v) => (v >= t ? 255 - v : v));
+}
+
+export function autocontrast(img: RgbImage): RgbImage {
+  const lo = [255, 255, 255];
+  const hi = [0, 0, 0];
+  for (let i = 0; i < img.data.length; i++) {
+    const c = i % 3;
+    const v = img.data[i] as number;
+    if (v < (lo[c] as number)) lo[c] = v;
+    if (v > (hi[c] as number)) hi[c] = v;
+  }
+  const minimum = lo.map((l, c) => (l === hi[c] ? 0 : l));
+  const scale = lo.map((l, c) => (l === hi[c] ? 1 : f32(255 / ((hi[c] as number) - l))));
+  return mapImage(img, (v, c) => truncClampU8(f32((v - (minimum[c] as number)) * (scale[c] as number))));
+}
+
+export function equalize(img: RgbImage): RgbImage {
+  const luts: Uint8Array[] = [];
+  for (let c = 0; c < 3; c++) {
+    const hist = new Array<number>(256).fill(0);
+    for (let i = c; i < img.data.length; i += 3) hist[img.data[i] as number]! += 1;
+    const nonzero = hist.filter((h) => h !== 0);
+    const step = Math.floor(nonzero.slice(0, -1).reduce((a, b) => a + b, 0) / 255);
+    const lut = new Uint8Array(256);
+    if (step === 0) {
+      for (let v = 0; v < 256; v++) lut[v] = v;
+    } else {
+      // lut = (cumsum + step // 2) // step, shifted right by one (lut[0] = 0), clamped to [0, 255]
+      let cumulative = 0;
+      for (let v = 0; v < 255; v++) {
+        cumulative += hist[v] as number;
+        lut[v + 1] = Math.min(255, Math.floor((cumulative + Math.floor(step / 2)) / step));
+      }
+    }
+    luts.push(lut);
+  }
+  return mapImage(img, (v, c) => (luts[c] as Uint8Array)[v] as number);
+}
+
+/** torchvision's `_get_inverse_affine_matrix(center, angle, translate, scale, shear)` in doubles. */
+export function inverseAffineMatrix(
+  center: readonly [number, number],
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: readonly [number, number],
+): number[] {
+  const rot = angle * DEG_TO_RAD;
+  const sx = shear[0] * DEG_TO_RAD;
+  const sy = shear[1] * DEG_TO_RAD;
+  const [cx, cy] = center;
+  const [tx, ty] = translate;
+  const a = Math.cos(rot - sy) / Math.cos(sy);
+  const b = (-Math.cos(rot - sy) * Math.tan(sx)) / Math.cos(sy) - Math.sin(rot);
+  const c = Math.sin(rot - sy) / Math.cos(sy);
+  const d = (-Math.sin(rot - sy) * Math.tan(sx)) / Math.cos(sy) + Math.cos(rot);
+  const m = [d, -b, 0, -c, a, 0].map((x) => x / scale) as [number, number, number, number, number, number];
+  m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty);
+  m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty);
+  m[2] += cx;
+  m[5] += cy;
+  return m;
+}
+
+/**
+ * `F_t.affine` / `F_t.rotate` (expand=False) with bilinear `grid_sample` (align_corners=False, zero padding,
+ * fill=None), then torch.round and the cast back to uint8.
+ */
+export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbImage {
+  const { width: w, height: h } = img;
+  const theta = matrix.map(f32);
+  const halfW = f32(0.5 * w);
+  const halfH = f32(0.5 * h);
+  // rescaled_theta = theta.T / [0.5 w, 0.5 h]: column 0 feeds x, column 1 feeds y.
+  const rx = [f32((theta[0] as number) / halfW), f32((theta[1] as number) / halfW), f32((theta[2] as number) / halfW)];
+  const ry = [f32((theta[3] as number) / halfH), f32((theta[4] as number) / halfH), f32((theta[5] as number) / halfH)];
+  const scaleX = f32(w / 2);
+  const scaleY = f32(h / 2);
+  const out = new Uint8Array(img.data.length);
+  const src = img.data;
+  for (let oy = 0; oy < h; oy++) {
+    const by = f32(-h * 0.5 + 0.5 + oy);
+    for (let ox = 0; ox < w; ox++) {
+      const bx = f32(-w * 0.5 + 0.5 + ox);
+      const gx = f32(f32(f32(bx * (rx[0] as number)) + f32(by * (rx[1] as number))) + (rx[2] as number));
+      const gy = f32(f32(f32(bx * (ry[0] as number)) + f32(by * (ry[1] as number))) + (ry[2] as number));
+      // unnormalize (align_corners=False): ((g + 1)·size − 1)/2, as (g + 1)·(size/2) − 0.5
+      const ix = f32(f32(f32(gx + 1) * scaleX) - 0.5);
+      const iy = f32(f32(f32(gy + 1) * scaleY) - 0.5);
+      const x0 = Math.floor(ix);
+      const y0 = Math.floor(iy);
+      const we = f32(ix - x0);
+      const ww = f32(1 - we);
+      const ns = f32(iy - y0);
+      const nn = f32(1 - ns);
+      const wNW = f32(nn * ww);
+      const wNE = f32(nn * we);
+      const wSW = f32(ns * ww);
+      const wSE = f32(ns * we);
+      const inX0 = x0 >= 0 && x0 < w;
+      const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+      const inY0 = y0 >= 0 && y0 < h;
+      const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+      const o = (oy * w + ox) * 3;
+      for (let c = 0; c < 3; c++) {
+        const nw = inX0 && inY0 ? (src[(y0 * w + x0) * 3 + c] as number) : 0;
+        const ne = inX1 && inY0 ? (src[(y0 * w + x0 + 1) * 3 + c] as number) : 0;
+        const sw = inX0 && inY1 ? (src[((y0 + 1) * w + x0) * 3 + c] as number) : 0;
+        const se = inX1 && inY1 ? (src[((y0 + 1) * w + x0 + 1) * 3 + c] as number) : 0;
+        const v = f32(f32(f32(f32(nw * wNW) + f32(ne * wNE)) + f32(sw * wSW)) + f32(se * wSE));
+        out[o + c] = truncClampU8(roundHalfEven(v));
+      }
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+export function shearX(img: RgbImage, magnitude: number): RgbImage {
+  const shear = Math.atan(magnitude) * RAD_TO_DEG;
+  return affineBilinear(img, inverseAffineMatrix([-img.width * 0.5, -img.height * 0.5], 0, [0, 0], 1, [shear, 0]));
+}
+
+export function shearY(img: RgbImage, magnitude: number): RgbImage {
+  const shear = Math.atan(magnitude) * RAD_TO_DEG;
+  return affineBilinear(img, inverseAffineMatrix([-img.width * 0.5, -img.height * 0.5], 0, [0, 0], 1, [0, shear]));
+}
+
+export function translate(img: RgbImage, dx: number, dy: number): RgbImage {
+  return affineBilinear(img, inverseAffineMatrix([0, 0], 0, [Math.trunc(dx), Math.trunc(dy)], 1, [0, 0]));
+}
+
+export function rotate(img: RgbImage, degrees: number): RgbImage {
+  // F.rotate passes −angle to the matrix builder (torchvision's angle conventions differ between the two).
+  return affineBilinear(img, inverseAffineMatrix([0, 0], -degrees, [0, 0], 1, [0, 0]));
+}
+
+export const AUGMIX_OP_NAMES = [
+  'ShearX',
+  'ShearY',
+  'TranslateX',
+  'TranslateY',
+  'Rotate',
+  'Posterize',
+  'Solarize',
+  'AutoContrast',
+  'Equalize',
+  'Brightness',
+  'Color',
+  'Contrast',
+  'Sharpness',
+] as const;
+export type AugmixOpName = (typeof AUGMIX_OP_NAMES)[number];
+
+/** `_apply_op(img, op_name, magnitude)` with AugMix's settings (bilinear, fill=None). */
+export function applyOp(img: RgbImage, op: AugmixOpName, magnitude: number): RgbImage {
+  switch (op) {
+    case 'ShearX':
+      return shearX(img, magnitude);
+    case 'ShearY':
+      return shearY(img, magnitude);
+    case 'TranslateX':
+      return translate(img, magnitude, 0);
+    case 'TranslateY':
+      return translate(img, 0, magnitude);
+    case 'Rotate':
+      return rotate(img, magnitude);
+    case 'Brightness':
+      return adjustBrightness(img, 1 + magnitude);
+    case 'Color':
+      return adjustSaturation(img, 1 + magnitude);
+    case 'Contrast':
+      return adjustContrast(img, 1 + magnitude);
+    case 'Sharpness':
+      return adjustSharpness(img, 1 + magnitude);
+    case 'Posterize':
+      return posterize(img, Math.trunc(magnitude));
+    case 'Solarize':
+      return solarize(img, magnitude);
+    case 'AutoContrast':
+      return autocontrast(img);
+    case 'Equalize':
+      return equalize(img);
+  }
+}
