@@ -69,8 +69,8 @@ function byteLength(w: ManifestWeight): number {
 }
 
 function decodeTensor(w: ManifestWeight, bytes: Uint8Array): HostTensor {
-  // slice() copies into a fresh, aligned ArrayBuffer
-  const own = bytes.slice();
+  // a copy into a fresh ArrayBuffer at offset 0, so typed views are aligned (Buffer#slice would not copy)
+  const own = new Uint8Array(bytes);
   const shape = [...w.shape];
   if (w.quantization?.dtype === 'float16' && w.dtype === 'float32') {
     return { dtype: 'float16', shape, data: float16BitsToFloat32(new Uint16Array(own.buffer, 0, own.length / 2)) };

@@ -373,14 +373,14 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         stack.push(latin1(r.take(r.u8())));
         break;
       case 0x42: // BINBYTES
-        stack.push(r.take(r.u32()).slice());
+        stack.push(new Uint8Array(r.take(r.u32())));
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(r.take(r.u8()).slice());
+        stack.push(new Uint8Array(r.take(r.u8())));
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        stack.push(r.take(r.u64()).slice());
+        stack.push(new Uint8Array(r.take(r.u64())));
         break;
 
       // ---- containers
