@@ -1,0 +1,132 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { StateDict } from '../weights/host-tensor.js';
+import { takeParam, plainTensor } from './model-weights.js';
+import type { ModelArch } from './model-weights.js';
+import { causalMask, layerNorm, loadLayerNorm, ResidualAttentionBlock } from './transformer-block.js';
+import type { LayerNormParams, PrefixKeyValues } from './transformer-block.js';
+
+/**
+ * CLIP's text transformer as used by CoOp's TextEncoder: prompt embeddings (already built by the prompt
+ * learner) + positional embedding → causal pre-LN blocks → ln_final at the EOT token → text_projection.
+ * Its weights are plain tensors (never variables), so gradients can only reach the prompt context.
+ */
+export class TextTower {
+  readonly width: number;
+  readonly contextLength: number;
+  readonly embedDim: number;
+  readonly vocabSize: number;
+  /** Host copy of token_embedding [vocab, W]: prompts only ever need constant rows of it. */
+  private readonly tokenEmbedding: Float32Array;
+  private readonly positional: tf.Tensor2D;
+  private readonly blocks: ResidualAttentionBlock[];
+  private readonly lnFinal: LayerNormParams;
+  private readonly textProjection: tf.Tensor2D;
+  private readonly masks = new Map<number, tf.Tensor2D>();
+
+  constructor(stateDict: StateDict, arch: ModelArch) {
+    this.width = arch.transformerWidth;
+    this.contextLength = arch.contextLength;
+    this.embedDim = arch.embedDim;
+    this.vocabSize = arch.vocabSize;
+    this.tokenEmbedding = takeParam(stateDict, 'token_embedding.weight', [arch.vocabSize, arch.transformerWidth]).data;
+    this.positional = plainTensor(stateDict, 'positional_embedding', [arch.contextLength, arch.transformerWidth]) as tf.Tensor2D;
+    this.blocks = [];
+    for (let i = 0; i < arch.transformerLayers; i++) {
+      this.blocks.push(new ResidualAttentionBlock(stateDict, `transformer.resblocks.${i}`, arch.transformerWidth, arch.transformerHeads));
+    }
+    this.lnFinal = loadLayerNorm(stateDict, 'ln_final', arch.transformerWidth);
+    // text_projection is an nn.Parameter used as x @ P, so it is already [in, out].
+    this.textProjection = plainTensor(stateDict, 'text_projection', [arch.transformerWidth, arch.embedDim]) as tf.Tensor2D;
+  }
+
+  /** Rows of token_embedding for the given ids, concatenated: [ids.length · W] on the host. */
+  embedTokens(ids: ArrayLike<number>): Float32Array {
+    const w = this.width;
+    const out = new Float32Array(ids.length * w);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!(id >= 0 && id < this.vocabSize)) throw new Error(`token id ${id} outside the vocabulary of ${this.vocabSize}`);
+      out.set(this.tokenEmbedding.subarray(id * w, (id + 1) * w), i * w);
+    }
+    return out;
+  }
+
+  private mask(length: number): tf.Tensor2D {
+    let m = this.masks.get(length);
+    if (!m) {
+      m = tf.keep(causalMask(length));
+      this.masks.set(length, m);
+    }
+    return m;
+  }
+
+  /** Positional embedding rows [start, start+length) as [length, W]. */
+  private positions(start: number, length: number): tf.Tensor2D {
+    return tf.slice(this.positional, [start, 0], [length, this.width]);
+  }
+
+  /** ln_final and text_projection of EOT rows [n, W] → [n, E]. */
+  private project(eotRows: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(layerNorm(eotRows, this.lnFinal), this.textProjection);
+  }
+
+  /**
+   * The seed's TextEncoder: prompts [C, L, W] (L = context length, padding included) and each prompt's EOT
+   * index. The EOT row is picked with a one-hot matMul because gather has no gradient on wasm.
+   */
+  encodeFull(prompts: tf.Tensor3D, eotIndex: readonly number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [c, l, w] = prompts.shape;
+      let x = tf.add(prompts, this.positions(0, l)) as tf.Tensor3D;
+      for (const block of this.blocks) x = block.forward(x, this.mask(l));
+      const oneHot = new Float32Array(c * l);
+      eotIndex.forEach((e, i) => (oneHot[i * l + e] = 1));
+      const eotRows: tf.Tensor2D = tf.reshape(tf.matMul(tf.tensor3d(oneHot, [c, 1, l]), x), [c, w]); // [C, 1, W] → [C, W]
+      return this.project(eotRows);
+    });
+  }
+
+  /**
+   * Runs the prompt prefix shared by every class, [P, W] at positions 0..P−1, once; returns each layer's keys
+   * and values for the classes' own tokens to attend to. Causality makes the prefix independent of what follows.
+   */
+  runSharedPrefix(prefix: tf.Tensor2D): PrefixKeyValues[] {
+    const [p, w] = prefix.shape;
+    let x = tf.reshape(tf.add(prefix, this.positions(0, p)), [1, p, w]) as tf.Tensor3D; // [1, P, W]
+    const perLayer: PrefixKeyValues[] = [];
+    for (const block of this.blocks) {
+      const step = block.forwardWithKeyValues(x, this.mask(p));
+      perLayer.push({ keys: step.keys, values: step.values }); // [heads, P, d] each (batch of one)
+      x = step.out;
+    }
+    return perLayer;
+  }
+
+  /**
+   * Prompts that all end at the same length: own tokens [n, R, W] at positions start..start+R−1, the last of
+   * them being each prompt's EOT. With `prefix` (from runSharedPrefix, start = P) they attend to it; with none,
+   * start must be 0. Nothing after the EOT is computed: under the causal mask it cannot change the EOT row.
+   */
+  encodeEnding(ownTokens: tf.Tensor3D, start: number, prefix: PrefixKeyValues[] | null): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [n, r, w] = ownTokens.shape;
+      let x = tf.add(ownTokens, this.positions(start, r)) as tf.Tensor3D;
+      this.blocks.forEach((block, i) => {
+        const layerPrefix = prefix?.[i];
+        x = layerPrefix ? block.forwardAfterPrefix(x, layerPrefix, this.mask(r)) : block.forward(x, this.mask(r));
+      });
+      const eotRows: tf.Tensor2D = tf.reshape(tf.slice(x, [0, r - 1, 0], [n, 1, w]), [n, w]); // [n, 1, W] → [n, W]
+      return this.project(eotRows);
+    });
+  }
+
+  dispose(): void {
+    this.positional.dispose();
+    for (const block of this.blocks) block.dispose();
+    this.lnFinal.weight.dispose();
+    this.lnFinal.bias.dispose();
+    this.textProjection.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}

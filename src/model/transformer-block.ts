@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { StateDict } from '../weights/host-tensor.js';
+import { linearWeight, vector } from './model-weights.js';
+
+/** PyTorch's nn.LayerNorm default epsilon; CLIP keeps it. */
+const LN_EPS = 1e-5;
+
+/**
+ * Large negative instead of −∞ for masked scores: exp underflows to exactly 0 either way, and a finite
+ * value keeps the softmax gradient free of ∞ − ∞.
+ */
+export const MASKED = -1e9;
+
+export interface LayerNormParams {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+}
+
+export function loadLayerNorm(stateDict: StateDict, prefix: string, width: number): LayerNormParams {
+  return { weight: vector(stateDict, `${prefix}.weight`, width), bias: vector(stateDict, `${prefix}.bias`, width) };
+}
+
+/** LayerNorm over the last axis, composed from differentiable ops (no fused kernel on every backend). */
+export function layerNorm<T extends tf.Tensor>(x: T, p: LayerNormParams): T {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), -1, true);
+    return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, LN_EPS))), p.weight), p.bias) as T;
+  });
+}
+
+/** CLIP's QuickGELU: x·σ(1.702x). */
+function quickGelu(x: tf.Tensor): tf.Tensor {
+  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
+}
+
+/** Causal additive mask [L, L]: 0 on and below the diagonal, MASKED above it. */
+export function causalMask(length: number): tf.Tensor2D {
+  const values = new Float32Array(length * length);
+  for (let i = 0; i < length; i++) for (let j = i + 1; j < length; j++) values[i * length + j] = MASKED;
+  return tf.tensor2d(values, [length, length]);
+}
+
+/** Keys and values of the shared prefix at one layer: [heads, P, d] each (a batch of one prompt). */
+export interface PrefixKeyValues {
+  keys: tf.Tensor3D;
+  values: tf.Tensor3D;
+}
+
+/**
+ * One pre-LN residual block of CLIP's text transformer: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+ * Every op here has a gradient on the wasm backend (matMul, reshape, transpose, split, concat, slice, softmax).
+ */
+export class ResidualAttentionBlock {
+  private readonly ln1: LayerNormParams;
+  private readonly ln2: LayerNormParams;
+  /** in_proj stacks q, k, v as [3W, W]; transposed to [W, 3W] so one matMul projects all three. */
+  private readonly inW: tf.Tensor2D;
+  private readonly inB: tf.Tensor1D;
+  private readonly outW: tf.Tensor2D;
+  private readonly outB: tf.Tensor1D;
+  private readonly fcW: tf.Tensor2D;
+  private readonly fcB: tf.Tensor1D;
+  private readonly projW: tf.Tensor2D;
+  private readonly projB: tf.Tensor1D;
+  private readonly headDim: number;
+
+  constructor(stateDict: StateDict, prefix: string, readonly width: number, readonly heads: number) {
+    if (width % heads !== 0) throw new Error(`text width ${width} is not divisible by ${heads} heads`);
+    this.headDim = width / heads;
+    this.ln1 = loadLayerNorm(stateDict, `${prefix}.ln_1`, width);
+    this.ln2 = loadLayerNorm(stateDict, `${prefix}.ln_2`, width);
+    this.inW = linearWeight(stateDict, `${prefix}.attn.in_proj_weight`, 3 * width, width);
+    this.inB = vector(stateDict, `${prefix}.attn.in_proj_bias`, 3 * width);
+    this.outW = linearWeight(stateDict, `${prefix}.attn.out_proj.weight`, width, width);
+    this.outB = vector(stateDict, `${prefix}.attn.out_proj.bias`, width);
+    this.fcW = linearWeight(stateDict, `${prefix}.mlp.c_fc.weight`, 4 * width, width);
+    this.fcB = vector(stateDict, `${prefix}.mlp.c_fc.bias`, 4 * width);
+    this.projW = linearWeight(stateDict, `${prefix}.mlp.c_proj.weight`, width, 4 * width);
+    this.projB = vector(stateDict, `${prefix}.mlp.c_proj.bias`, width);
+  }
+
+  /** ln_1 and the q/k/v projection of x [B, L, W]; q is pre-scaled by 1/√d as PyTorch's MHA does. */
+  private project(x: tf.Tensor3D): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D } {
+    const [b, l, w] = x.shape;
+    const h = layerNorm(x, this.ln1);
+    const qkv = tf.add(tf.matMul(tf.reshape(h, [b * l, w]), this.inW), this.inB); // [B·L, 3W]
+    const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const heads = (t: tf.Tensor2D): tf.Tensor4D => tf.reshape(t, [b, l, this.heads, this.headDim]); // [B, L, heads, d]
+    return { q: heads(tf.mul(q, 1 / Math.sqrt(this.headDim))), k: heads(k), v: heads(v) };
+  }
+
+  /** [B, L, heads, d] → [B·heads, L, d] */
+  private headsFirst(t: tf.Tensor4D): tf.Tensor3D {
+    const [b, l] = t.shape;
+    return tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [b * this.heads, l, this.headDim]);
+  }
+
+  /** Attention output [B·heads, L, d] → out_proj, residual add, then the MLP half of the block. */
+  private finish(x: tf.Tensor3D, attended: tf.Tensor3D): tf.Tensor3D {
+    const [b, l, w] = x.shape;
+    const merged = tf.reshape(tf.transpose(tf.reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
+    const afterAttn = tf.add(x, tf.reshape(tf.add(tf.matMul(merged, this.outW), this.outB), [b, l, w]));
+    const h = tf.reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
+    const mlp = tf.add(tf.matMul(quickGelu(tf.add(tf.matMul(h, this.fcW), this.fcB)), this.projW), this.projB);
+    return tf.add(afterAttn, tf.reshape(mlp, [b, l, w]));
+  }
+
+  /** x [B, L, W] with an additive mask [L, L]; also returns this layer's keys/values [B·heads, L, d]. */
+  forwardWithKeyValues(x: tf.Tensor3D, mask: tf.Tensor2D): { out: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
+    const { q, k, v } = this.project(x);
+    const keys = this.headsFirst(k);
+    const values = this.headsFirst(v);
+    const weights = tf.softmax(tf.add(tf.matMul(this.headsFirst(q), keys, false, true), mask)); // [B·heads, L, L]
+    return { out: this.finish(x, tf.matMul(weights, values)), keys, values };
+  }
+
+  forward(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+    return this.forwardWithKeyValues(x, mask).out;
+  }
+
+  /**
+   * The tokens that follow a shared prefix: x [n, R, W] holds positions P..P+R−1 of n prompts whose first P
+   * positions are the same prompt, already run (its keys/values at this layer are [heads, P, d]). Under the
+   * causal mask each of these tokens sees all P prefix tokens and the own tokens up to itself, so softmax runs
+   * over the concatenation [prefix scores | own scores]. Prefix scores use a plain batched matMul over heads,
+   * [heads, n·R, d] × [heads, P, d]ᵀ, so no broadcasting batch matmul enters the gradient path.
+   */
+  forwardAfterPrefix(x: tf.Tensor3D, prefix: PrefixKeyValues, ownMask: tf.Tensor2D): tf.Tensor3D {
+    const [n, r] = x.shape;
+    const p = prefix.keys.shape[1];
+    const { q, k, v } = this.project(x);
+    const qByHead = tf.reshape(tf.transpose(q, [2, 0, 1, 3]), [this.heads, n * r, this.headDim]); // [heads, n·R, d]
+    const prefixScores = tf.reshape(
+      tf.transpose(tf.reshape(tf.matMul(qByHead, prefix.keys, false, true), [this.heads, n, r, p]), [1, 0, 2, 3]),
+      [n * this.heads, r, p],
+    ); // [heads, n·R, P] → [n·heads, R, P]
+    const ownValues = this.headsFirst(v);
+    const ownScores = tf.add(tf.matMul(this.headsFirst(q), this.headsFirst(k), false, true), ownMask); // [n·heads, R, R]
+    const weights = tf.softmax(tf.concat([prefixScores, ownScores], 2)); // [n·heads, R, P+R]
+    const prefixWeights = tf.reshape(
+      tf.transpose(tf.reshape(tf.slice(weights, [0, 0, 0], [n * this.heads, r, p]), [n, this.heads, r, p]), [1, 0, 2, 3]),
+      [this.heads, n * r, p],
+    ); // [n·heads, R, P] → [heads, n·R, P]
+    const fromPrefix = tf.reshape(
+      tf.transpose(tf.reshape(tf.matMul(prefixWeights, prefix.values), [this.heads, n, r, this.headDim]), [1, 0, 2, 3]),
+      [n * this.heads, r, this.headDim],
+    ); // [heads, n·R, d] → [n·heads, R, d]
+    const fromOwn = tf.matMul(tf.slice(weights, [0, 0, p], [n * this.heads, r, r]), ownValues); // [n·heads, R, d]
+    return this.finish(x, tf.add(fromPrefix, fromOwn));
+  }
+
+  dispose(): void {
+    for (const t of [this.ln1.weight, this.ln1.bias, this.ln2.weight, this.ln2.bias, this.inW, this.inB, this.outW, this.outB, this.fcW, this.fcB, this.projW, this.projB]) {
+      t.dispose();
+    }
+  }
+}
