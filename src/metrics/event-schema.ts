@@ -22,6 +22,7 @@ const descriptor = {
     tensorboard: {
       nested: {
         Event: {
+          oneofs: { what: { oneof: ['fileVersion', 'summary'] } },
           fields: {
             wallTime: { type: 'double', id: 1 },
             step: { type: 'int64', id: 2 },
@@ -33,6 +34,9 @@ const descriptor = {
           fields: { value: { rule: 'repeated', type: 'SummaryValue', id: 1 } },
         },
         SummaryValue: {
+          // A oneof member has presence: simple_value 0.0 must still be on the wire (TensorBoard dispatches on
+          // HasField('simple_value')), while plain proto3 fields at their default are left out.
+          oneofs: { value: { oneof: ['simpleValue', 'image', 'tensor'] } },
           fields: {
             tag: { type: 'string', id: 1 },
             simpleValue: { type: 'float', id: 2 },
