@@ -122,7 +122,8 @@ export function autocontrast(img: RgbImage): RgbImage {
     if (v > (hi[c] as number)) hi[c] = v;
   }
   const minimum = lo.map((l, c) => (l === hi[c] ? 0 : l));
-  const scale = lo.map((l, c) => (l === hi[c] ? 1 : f32(255 / ((hi[c] as number) - l))));
+  // `bound / (max − min)` on a tensor is Tensor.__rtruediv__, i.e. reciprocal() then a multiply by 255.
+  const scale = lo.map((l, c) => (l === hi[c] ? 1 : f32(f32(1 / ((hi[c] as number) - l)) * 255)));
   return mapImage(img, (v, c) => truncClampU8(f32((v - (minimum[c] as number)) * (scale[c] as number))));
 }
 
