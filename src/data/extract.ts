@@ -9,8 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { TptError } from '../errors.js';
@@ -32,14 +31,40 @@ export interface ExtractOptions {
   readonly onEntry?: (path: string, count: number) => void;
 }
 
-/** Passes bytes through and remembers the last `END_OF_ARCHIVE_BYTES` of them. */
-class TailKeeper extends Transform {
+/** Remembers the last `END_OF_ARCHIVE_BYTES` bytes of a stream. */
+class TailKeeper {
   tail = Buffer.alloc(0);
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  push(chunk: Buffer): void {
     const joined = Buffer.concat([this.tail, chunk]);
     this.tail = joined.subarray(Math.max(0, joined.length - END_OF_ARCHIVE_BYTES));
-    callback(null, chunk);
   }
+}
+
+/**
+ * Feeds `source` into `extractor` by hand instead of with `pipeline`: on a failure `pipeline` destroys the
+ * extractor while its file writes are still in flight, whereas ending it lets `tar` finish (and close) every
+ * file first. Resolves once the extractor has closed, with the first error seen on either side.
+ */
+function feed(source: Readable, extractor: tar.Unpack, tail: TailKeeper): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    let firstError: Error | undefined;
+    extractor.on('error', (e: Error) => {
+      firstError ??= e;
+    });
+    extractor.on('close', () => resolve(firstError));
+    source.on('data', (chunk: Buffer) => {
+      tail.push(chunk);
+      if (!extractor.write(chunk)) {
+        source.pause();
+        extractor.once('drain', () => source.resume());
+      }
+    });
+    source.on('end', () => extractor.end());
+    source.on('error', (e: Error) => {
+      firstError ??= e;
+      extractor.end();
+    });
+  });
 }
 
 async function startsWithGzipMagic(path: string): Promise<boolean> {
@@ -90,17 +115,23 @@ export async function extractImageNetAArchive(archive: string, outDir: string, o
     },
   });
   const hint = 'download imagenet-a.tar again (the file is incomplete or damaged), then rerun `tpt dataset extract`';
-  try {
-    if (gzip) await pipeline(createReadStream(archive), createGunzip(), tail, extractor);
-    else await pipeline(createReadStream(archive), tail, extractor);
-  } catch (e) {
-    const message = (e as Error).message ?? String(e);
-    if (entries === 0) {
-      throw new TptError('ARCHIVE_NOT_TAR', `${archive} is not a tar archive (${message})`, { hint, cause: e });
+  const raw = createReadStream(archive);
+  let source: Readable = raw;
+  if (gzip) {
+    const gunzip = createGunzip();
+    raw.on('error', (e) => gunzip.destroy(e));
+    source = raw.pipe(gunzip);
+  }
+  const failure = await feed(source, extractor, tail);
+  if (failure !== undefined) {
+    const message = failure.message ?? String(failure);
+    const gzipCut = gzip && /unexpected end of file/i.test(message);
+    if (entries === 0 && !gzipCut) {
+      throw new TptError('ARCHIVE_NOT_TAR', `${archive} is not a tar archive (${message})`, { hint, cause: failure });
     }
     throw new TptError('ARCHIVE_TRUNCATED', `${archive} is truncated or damaged after ${entries} entries (${message})`, {
       hint,
-      cause: e,
+      cause: failure,
     });
   }
   if (entries === 0) {

@@ -1,0 +1,153 @@
+/**
+ * `tpt dataset verify`: everything `scanImageNetA` finds, plus (optionally) a decode check of every image, as
+ * one report. Undecodable images are warnings: at run time they are skipped and counted, never fatal.
+ */
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { isTptError } from '../errors.js';
+import { type ClassCount, type DatasetProblem, scanImageNetA } from './dataset.js';
+import { decodeImage } from './image.js';
+
+/**
+ * `none`: list files only. `header`: read each image's header (cheap; finds non-images and wrong formats).
+ * `full`: decode every image exactly as a run does (finds truncated or corrupt data too).
+ */
+export const DECODE_CHECKS = ['none', 'header', 'full'] as const;
+export type DecodeCheck = (typeof DECODE_CHECKS)[number];
+
+export interface VerifyOptions {
+  readonly allowPartial?: boolean;
+  readonly decode?: DecodeCheck;
+  /** Images decoded at once (libvips works off the main thread). */
+  readonly concurrency?: number;
+  /** Called after each decode check with the number done and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface VerifyReport {
+  readonly root: string;
+  readonly usable: boolean;
+  readonly allowPartial: boolean;
+  readonly decodeCheck: DecodeCheck;
+  /** Valid image files found (undecodable ones included). */
+  readonly totalImages: number;
+  readonly undecodableImages: number;
+  readonly classesPresent: number;
+  /** One entry per ImageNet-A class in label order (empty when the folder is not ImageNet-A at all). */
+  readonly classes: readonly ClassCount[];
+  readonly problems: readonly DatasetProblem[];
+}
+
+async function checkImage(path: string, mode: DecodeCheck): Promise<string | undefined> {
+  try {
+    if (mode === 'header') {
+      const meta = await sharp(path).metadata();
+      if (!meta.width || !meta.height) return 'no image size in its header';
+    } else if (mode === 'full') {
+      await decodeImage(path);
+    }
+    return undefined;
+  } catch (e) {
+    return ((e as Error).message ?? String(e)).split('\n')[0];
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight, keeping results in input order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>, onDone: () => void): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i] as T);
+      onDone();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * Checks an ImageNet-A folder and reports images per class and every problem. Never throws for a problem in
+ * the folder (a missing or foreign folder becomes an unusable report); `usable` is false when a run would
+ * refuse the folder.
+ */
+export async function verifyImageNetA(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const allowPartial = options.allowPartial ?? false;
+  const decodeCheck = options.decode ?? 'full';
+  let dataset;
+  try {
+    dataset = await scanImageNetA(root, { allowPartial });
+  } catch (e) {
+    if (!isTptError(e)) throw e;
+    const problem: DatasetProblem = {
+      kind: e.code === 'DATASET_NOT_FOUND' ? 'not_found' : 'not_imagenet_a',
+      severity: 'error',
+      path: '.',
+      message: e.hint ? `${e.message} (${e.hint})` : e.message,
+    };
+    return { root, usable: false, allowPartial, decodeCheck, totalImages: 0, undecodableImages: 0, classesPresent: 0, classes: [], problems: [problem] };
+  }
+  const problems = [...dataset.problems];
+  let undecodable = 0;
+  if (decodeCheck !== 'none') {
+    let done = 0;
+    const total = dataset.samples.length;
+    const failures = await mapLimited(
+      dataset.samples,
+      options.concurrency ?? 4,
+      (s) => checkImage(join(root, s.file), decodeCheck),
+      () => options.onProgress?.(++done, total),
+    );
+    failures.forEach((reason, i) => {
+      if (reason === undefined) return;
+      const file = (dataset.samples[i] as { file: string }).file;
+      undecodable++;
+      problems.push({
+        kind: 'undecodable_image',
+        severity: 'warning',
+        path: file,
+        message: `${file} cannot be decoded (${reason}); a run skips it and counts it`,
+      });
+    });
+  }
+  return {
+    root,
+    usable: !problems.some((p) => p.severity === 'error'),
+    allowPartial,
+    decodeCheck,
+    totalImages: dataset.samples.length,
+    undecodableImages: undecodable,
+    classesPresent: dataset.classes.filter((c) => c.present).length,
+    classes: dataset.classes,
+    problems,
+  };
+}
+
+/** The report as text: a per-class table, then every problem, then the verdict. */
+export function formatVerifyReport(report: VerifyReport): string {
+  const lines: string[] = [`ImageNet-A folder: ${report.root}`];
+  if (report.classes.length > 0) {
+    lines.push('', 'label  wnid       images  class');
+    for (const c of report.classes) {
+      const images = c.present ? String(c.images) : '-';
+      lines.push(`${String(c.label).padStart(5)}  ${c.wnid}  ${images.padStart(6)}  ${c.name}`);
+    }
+    lines.push(
+      '',
+      `${report.totalImages} images in ${report.classesPresent} of 200 class folders` +
+        (report.decodeCheck === 'none' ? ' (not decoded)' : `; ${report.undecodableImages} cannot be decoded (${report.decodeCheck} check)`),
+    );
+  }
+  const errors = report.problems.filter((p) => p.severity === 'error');
+  const warnings = report.problems.filter((p) => p.severity === 'warning');
+  if (errors.length > 0) lines.push('', `Errors (${errors.length}):`, ...errors.map((p) => `  - ${p.message}`));
+  if (warnings.length > 0) lines.push('', `Warnings (${warnings.length}):`, ...warnings.map((p) => `  - ${p.message}`));
+  lines.push(
+    '',
+    report.usable
+      ? `Usable${report.allowPartial && report.classesPresent < 200 ? ' (partial: allow_partial_dataset must be true)' : ''}.`
+      : 'NOT usable: fix the errors above' + (errors.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class') ? ' or pass --allow-partial.' : '.'),
+  );
+  return lines.join('\n');
+}

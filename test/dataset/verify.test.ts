@@ -1,0 +1,92 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { formatVerifyReport, verifyImageNetA } from '../../src/data/dataset-verify.js';
+import { main } from '../../src/cli/main.js';
+import { makeFixtureDataset, tempDir } from './fixture-dataset.js';
+
+let root: string;
+beforeAll(async () => {
+  root = await makeFixtureDataset();
+  // A real JPEG cut in half: its header reads fine, its pixels do not.
+  const noise = Buffer.alloc(64 * 64 * 3);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const jpeg = await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+  await writeFile(join(root, 'n12267677', 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const undecodable = (problems: readonly { kind: string; path: string }[]) =>
+  problems.filter((p) => p.kind === 'undecodable_image').map((p) => p.path);
+
+describe('verifyImageNetA', () => {
+  it('counts images per class and finds undecodable images with a full decode', async () => {
+    const report = await verifyImageNetA(root, { allowPartial: true, decode: 'full' });
+    expect(report.usable).toBe(true);
+    expect(report.totalImages).toBe(11);
+    expect(report.classesPresent).toBe(4);
+    expect(report.classes.find((c) => c.wnid === 'n01498041')?.images).toBe(6);
+    expect(undecodable(report.problems)).toEqual(['n01531178/broken.jpg', 'n12267677/truncated.jpg']);
+    expect(report.undecodableImages).toBe(2);
+    const text = formatVerifyReport(report);
+    expect(text).toMatch(/0  n01498041       6  stingray/);
+    expect(text).toMatch(/n01558993       -  American robin/);
+    expect(text).toMatch(/11 images in 4 of 200 class folders; 2 cannot be decoded/);
+    expect(text).toMatch(/Usable \(partial/);
+  });
+
+  it('reads only headers in header mode and nothing in none mode', async () => {
+    const header = await verifyImageNetA(root, { allowPartial: true, decode: 'header' });
+    expect(undecodable(header.problems)).toEqual(['n01531178/broken.jpg']);
+    const none = await verifyImageNetA(root, { allowPartial: true, decode: 'none' });
+    expect(undecodable(none.problems)).toEqual([]);
+  });
+
+  it('is not usable when classes are missing and partial is not allowed, or when the folder is foreign', async () => {
+    const strict = await verifyImageNetA(root, { decode: 'none' });
+    expect(strict.usable).toBe(false);
+    expect(strict.problems.filter((p) => p.severity === 'error').length).toBe(197); // 196 missing + 1 empty
+    expect(formatVerifyReport(strict)).toMatch(/NOT usable: .* or pass --allow-partial\./);
+    const empty = await tempDir('empty');
+    const foreign = await verifyImageNetA(empty, { decode: 'none' });
+    await rm(empty, { recursive: true });
+    expect(foreign.usable).toBe(false);
+    expect(foreign.problems[0]?.kind).toBe('not_imagenet_a');
+  });
+});
+
+describe('tpt dataset verify (exit codes)', () => {
+  async function run(args: string[]): Promise<{ code: number; stdout: string }> {
+    let stdout = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += String(chunk);
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      return { code: await main(['node', 'tpt', 'dataset', 'verify', ...args]), stdout };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it('exits 0 for a usable folder and non-zero otherwise, printing JSON on request', async () => {
+    const ok = await run([root, '--allow-partial', '--decode', 'none', '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ usable: true, totalImages: 11 });
+    const bad = await run([root, '--decode', 'none']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toMatch(/NOT usable/);
+  });
+});
+
+describe('fixture sanity', () => {
+  it('the truncated JPEG still has a readable header', async () => {
+    const meta = await sharp(await readFile(join(root, 'n12267677', 'truncated.jpg'))).metadata();
+    expect(meta.width).toBe(64);
+  });
+});
