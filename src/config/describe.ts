@@ -105,3 +105,12 @@ export function configReferenceMarkdown(): string {
   });
   return ['| key | accepts | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n') + '\n';
 }
+
+/** Keys whose values are floats in the seed (argparse type=float): printed as Python floats (0.0, 1e-05). */
+export function floatConfigKeys(): ConfigKey[] {
+  const shape = configSchema.shape as Record<ConfigKey, unknown>;
+  return (Object.keys(shape) as ConfigKey[]).filter((key) => {
+    const { def } = unwrap(shape[key]);
+    return def.type === 'number' && !(def.checks ?? []).some((c) => c._zod.def.check === 'number_format');
+  });
+}

@@ -1,18 +1,16 @@
-import type { PositionOutcome } from './records.js';
-
 /**
  * A reorder buffer: outcomes may arrive in any order (prefetching, parallel workers), but they are handed
  * to `emit` strictly by position in the run's sample list, each exactly once. Results that arrive early
  * wait until every earlier position is done, so the run folder always holds a prefix of the sample list and
  * the metrics see samples in the seed's order.
  */
-export class OrderedRecordWriter {
+export class OrderedRecordWriter<T> {
   private nextPosition: number;
-  private readonly pending = new Map<number, PositionOutcome>();
+  private readonly pending = new Map<number, T>();
 
   constructor(
     startPosition: number,
-    private readonly emit: (outcome: PositionOutcome, position: number) => void,
+    private readonly emit: (outcome: T, position: number) => void,
   ) {
     this.nextPosition = startPosition;
   }
@@ -26,7 +24,7 @@ export class OrderedRecordWriter {
     return this.pending.size;
   }
 
-  push(position: number, outcome: PositionOutcome): void {
+  push(position: number, outcome: T): void {
     if (position < this.nextPosition || this.pending.has(position)) {
       throw new Error(`sample position ${position} was delivered twice`);
     }

@@ -1,20 +1,13 @@
+import type { PredictionMetrics } from '../metrics/sample-metrics.js';
+
 /**
  * The per-sample records of a run folder. `samples.jsonl` holds one `SampleRecord` per finished sample and
  * `skipped.jsonl` one `SkippedRecord` per file that could not be decoded; both are written in the order of
  * the run's sample list, so a folder always holds a prefix of that list (see `OrderedRecordWriter`).
  */
 
-/** One prediction, as the metrics tracker scores it. */
-export interface PredictionRecord {
-  /** Predicted class (argmax of the logits). */
-  pred: number;
-  /** The five best classes, best first. */
-  top5: number[];
-  /** Softmax probability of the target class. */
-  conf: number;
-  /** Cross entropy of the logits against the target. */
-  ce: number;
-}
+/** One prediction as the metrics tracker scores it: pred, top5, conf (max softmax probability), ce. */
+export type PredictionRecord = PredictionMetrics;
 
 export interface SampleRecord {
   /** Position in the run's (unsharded) sample order: the TensorBoard step, the seed's `i`. */
@@ -42,6 +35,3 @@ export interface SkippedRecord {
   /** Why the file was skipped (the decoder's message). */
   error: string;
 }
-
-/** The outcome of one position of the sample list: a finished sample or a skipped file. */
-export type PositionOutcome = { kind: 'sample'; record: SampleRecord } | { kind: 'skipped'; record: SkippedRecord };

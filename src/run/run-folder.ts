@@ -67,6 +67,11 @@ export function differingResultKeys(previous: Record<string, unknown>, current: 
   return keys.filter((key) => !NON_RESULT_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(current[key]));
 }
 
+/** Removes the TensorBoard event files of a folder. */
+export function removeEventFiles(dir: string): void {
+  for (const entry of readdirSync(dir)) if (entry.includes(EVENT_FILE_MARKER)) rmSync(join(dir, entry), { force: true });
+}
+
 /** Removes the files a run writes (not the folder itself, which may hold the user's own files). */
 function removeRunFiles(dir: string): void {
   for (const entry of readdirSync(dir)) {

@@ -7,9 +7,11 @@ import type { TptConfig } from '../../src/config/schema.js';
 import { TptError } from '../../src/errors.js';
 import { JsonLinesAppender, readJsonLines } from '../../src/run/jsonl.js';
 import { OrderedRecordWriter } from '../../src/run/ordered-writer.js';
-import type { PositionOutcome, SampleRecord } from '../../src/run/records.js';
+import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
+
+type PositionOutcome = { kind: 'skipped'; record: SkippedRecord };
 import { openRunFolder, RUN_FILES } from '../../src/run/run-folder.js';
-import { expectedCalibrationError, summarizeRecords } from '../../src/run/summary.js';
+import { summarizeRecords } from '../../src/run/summary.js';
 
 function tempConfig(sets: string[] = []): TptConfig {
   const outDir = mkdtempSync(join(tmpdir(), 'tpt-runfolder-'));
@@ -48,7 +50,7 @@ describe('JSON lines', () => {
 describe('OrderedRecordWriter', () => {
   it('emits outcomes by position whatever order they arrive in', () => {
     const emitted: number[] = [];
-    const writer = new OrderedRecordWriter(3, (_, position) => emitted.push(position));
+    const writer = new OrderedRecordWriter<PositionOutcome>(3, (_, position) => emitted.push(position));
     const outcome = (i: number): PositionOutcome => ({ kind: 'skipped', record: { index: i, file: 'x', error: 'e' } });
     writer.push(5, outcome(5));
     writer.push(4, outcome(4));
@@ -72,15 +74,11 @@ describe('summary', () => {
       samples_done: 4, samples_total: 5, files_skipped: 1, top1_base: 0.5, top1_tpt: 0.5, improved: 1, worsened: 1,
       top5_base: 0.5, top5_tpt: 0.5, seconds_per_sample: 2, finished: true,
     });
-    // All confidences 0.5 (bin 7 of 15) with accuracy 0.5 → perfectly calibrated.
+    // All confidences 0.5 (one bin) with accuracy 0.5 → perfectly calibrated.
     expect(summary.ece_base).toBeCloseTo(0, 12);
+    expect(summary.ece_tpt).toBeCloseTo(0, 12);
   });
 
-  it('bins confidence into 15 equal-width bins', () => {
-    // bin (0.8667, 0.9333]: conf 0.9 twice, one right → |0.5 − 0.9| · 2/3; bin (0.2667, 0.3333]: conf 0.3 wrong → 0.3 · 1/3.
-    expect(expectedCalibrationError([0.9, 0.9, 0.3], [true, false, false])).toBeCloseTo((0.4 * 2) / 3 + 0.3 / 3, 12);
-    expect(expectedCalibrationError([], [])).toBe(0);
-  });
 });
 
 describe('openRunFolder', () => {

@@ -1,0 +1,54 @@
+/**
+ * What a run tells its user while it works: the start banner, progress after each sample, and the end.
+ * The coordinator only calls this interface; `console-reporter.ts` draws it on a terminal or as log lines,
+ * tests pass `silentReporter`.
+ */
+import type { RunSummary } from './summary.js';
+
+export interface BannerInfo {
+  runDir: string;
+  resumed: boolean;
+  /** Positions already done when this process started (resumed runs). */
+  alreadyDone: number;
+  total: number;
+  seed: number;
+  backend: string;
+  weights: string;
+  arch: string;
+  coop: string;
+  vocabulary: string;
+  dataset: { root: string; samples: number; classes: number; complete: boolean };
+  shard: string | null;
+  /** The resolved config as the seed prints it (`Config: {...}`). */
+  configJson: string;
+}
+
+export interface ProgressSnapshot {
+  /** Positions done (samples + skipped files), this run and earlier sessions. */
+  done: number;
+  total: number;
+  /** Positions done by this process. */
+  doneThisSession: number;
+  /** Seconds since this process started on samples. */
+  sessionSeconds: number;
+  top1Base: number;
+  top1Tpt: number;
+  skipped: number;
+}
+
+export type RunStatus = 'finished' | 'interrupted' | 'already-finished';
+
+export interface RunReporter {
+  banner(info: BannerInfo): void;
+  progress(snapshot: ProgressSnapshot): void;
+  /** A file that could not be decoded (also in skipped.jsonl). */
+  skipped(file: string, error: string): void;
+  end(status: RunStatus, summary: RunSummary, runDir: string, outDir: string): void;
+}
+
+export const silentReporter: RunReporter = {
+  banner: () => undefined,
+  progress: () => undefined,
+  skipped: () => undefined,
+  end: () => undefined,
+};

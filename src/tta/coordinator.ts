@@ -1,0 +1,179 @@
+import { join } from 'node:path';
+import { initBackend } from '../backend.js';
+import { lossContextOf } from '../config/cross-checks.js';
+import { floatConfigKeys } from '../config/describe.js';
+import type { TptConfig } from '../config/schema.js';
+import { createAugmenter } from '../data/augmenters.js';
+import { openImageNetA } from '../data/dataset.js';
+import { TptError } from '../errors.js';
+import { LOSSES } from '../losses/registry.js';
+import { configToHparams } from '../metrics/hparams.js';
+import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
+import { FINAL_ACCURACY_TAGS } from '../metrics/tracker.js';
+import { createRunLogger } from '../run/logger.js';
+import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
+import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
+import { summarizeRecords, type RunSummary } from '../run/summary.js';
+import { loadTuner, type LoadedTuner } from './model-loader.js';
+import { RunSession, type SampleProcessor } from './run-session.js';
+import { donePrefix, planSamples } from './sample-plan.js';
+import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+
+/**
+ * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): backend, dataset, sample list,
+ * model, run folder (new, resumed or fresh), then a `RunSession` over the positions still to do. The
+ * arithmetic of a sample is the engine's (`engine.ts`); this file decides what runs where and when.
+ */
+
+export type { SampleProcessor } from './run-session.js';
+
+/** The engine in this thread, one sample at a time. */
+export function inThreadProcessor(loaded: LoadedTuner): SampleProcessor {
+  return {
+    concurrency: 1,
+    process: async (views) => loaded.tuner.tuneSample(views),
+    close: async () => undefined,
+  };
+}
+
+export interface RunTptOptions {
+  /** Start over: delete the folder's earlier results of this config. */
+  fresh?: boolean;
+  /** Stop taking new samples once aborted; samples in flight finish and are written. */
+  signal?: AbortSignal;
+  /** Stop (as if interrupted) after this many positions in this process. */
+  stopAfter?: number;
+  reporter?: RunReporter;
+  /** summary.json is rewritten at most this often during the run (and always at the end). Default 10 s. */
+  summaryEverySeconds?: number;
+  /** Replaces the in-thread processor (worker threads plug in here). */
+  createProcessor?: (config: TptConfig, loaded: LoadedTuner) => Promise<SampleProcessor> | SampleProcessor;
+}
+
+export interface RunTptResult {
+  status: RunStatus;
+  dir: string;
+  summary: RunSummary;
+}
+
+/** The config as the seed's `json.dumps(vars(args), indent=4)` prints it (floats as Python floats). */
+export function configJsonText(config: TptConfig): string {
+  const floats = new Set<string>(floatConfigKeys());
+  const entries = Object.entries(config).map(([key, value]) => [key, floats.has(key) && typeof value === 'number' ? new PyFloat(value) : (value as PyJson)]);
+  return pythonJsonDumps(Object.fromEntries(entries) as PyJson, 4);
+}
+
+/** The loss checked against the augmenter's actual view count (the config check used the formula). */
+function checkViewCount(config: TptConfig, viewCount: number): void {
+  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCount);
+  if (problem) {
+    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, { hint: 'Change the loss, or the augmenter settings (n_aug, n_patches).' });
+  }
+}
+
+export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
+  const reporter = options.reporter ?? silentReporter;
+  const backend = await initBackend(config.backend);
+  const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
+  const plan = planSamples(dataset.samples, config);
+  const augmenter = createAugmenter(config, config.image_size);
+  checkViewCount(config, augmenter.viewCount());
+  const loaded = await loadTuner(config);
+  let processor: SampleProcessor | undefined;
+  try {
+    processor = options.createProcessor ? await options.createProcessor(config, loaded) : inThreadProcessor(loaded);
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
+    const start = donePrefix(plan, folder.samples, folder.skipped);
+
+    if (start === plan.length && folder.previousSummary?.finished) {
+      const summary = summarizeRecords(folder.samples, {
+        runName: folder.name,
+        finished: true,
+        samplesTotal: plan.length,
+        filesSkipped: folder.skipped.length,
+        elapsedSeconds: folder.previousSummary.elapsed_seconds,
+        timedSamples: plan.length,
+        backend: folder.previousSummary.backend,
+        workers: folder.previousSummary.workers,
+      });
+      reporter.end('already-finished', summary, folder.dir, config.out_dir);
+      return { status: 'already-finished', dir: folder.dir, summary };
+    }
+
+    // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
+    // whose line was never written); this session writes them again, so drop them rather than duplicate.
+    if (start === 0) removeEventFiles(folder.dir);
+    const log = createRunLogger(join(folder.dir, RUN_FILES.log));
+    try {
+      const prefetcher = new ViewPrefetcher(
+        plan,
+        (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        config.num_workers,
+        start,
+      );
+      const session = new RunSession({
+        config,
+        folder,
+        plan,
+        start,
+        backend: backend.name,
+        processor,
+        prefetcher,
+        log,
+        reporter,
+        signal: options.signal,
+        stopAfter: options.stopAfter,
+        summaryEverySeconds: options.summaryEverySeconds ?? 10,
+      });
+      const configText = configJsonText(config);
+      if (start === 0) {
+        session.events.addText('Config', configText);
+        session.events.addHparams({ hparams: configToHparams(config), metricTags: [...FINAL_ACCURACY_TAGS] });
+      }
+      log.logger.info(
+        { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
+        folder.resumed ? 'run resumed' : 'run started',
+      );
+      reporter.banner({
+        runDir: folder.dir,
+        resumed: folder.resumed,
+        alreadyDone: start,
+        total: plan.length,
+        seed: config.seed,
+        backend: backend.detail,
+        weights: `${config.clip_weights} (${loaded.weights.source})`,
+        arch: `${config.arch}; weights: ${loaded.weights.arch.imageResolution}px input, ${loaded.weights.arch.embedDim}-d embedding`,
+        coop: config.coop_weight_path === '' ? `none (ctx_init "${config.ctx_init}")` : config.coop_weight_path,
+        vocabulary: loaded.vocabulary,
+        dataset: {
+          root: dataset.root,
+          samples: dataset.samples.length,
+          classes: dataset.classes.filter((c) => c.present).length,
+          complete: dataset.complete,
+        },
+        shard: config.shard,
+        configJson: configText,
+      });
+      session.writeSummary(false);
+
+      let complete = false;
+      try {
+        complete = await session.run();
+      } catch (e) {
+        session.close(false);
+        log.logger.error({ error: String(e) }, 'run failed');
+        throw e;
+      }
+      const summary = session.close(complete);
+      log.logger.info({ summary, doneThisSession: session.positionsDoneThisSession }, complete ? 'run finished' : 'run stopped before the end');
+      const status: RunStatus = complete ? 'finished' : 'interrupted';
+      reporter.end(status, summary, folder.dir, config.out_dir);
+      return { status, dir: folder.dir, summary };
+    } finally {
+      log.close();
+    }
+  } finally {
+    await processor?.close();
+    loaded.dispose();
+  }
+}

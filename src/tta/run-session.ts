@@ -1,0 +1,205 @@
+import { join } from 'node:path';
+import type { TptConfig } from '../config/schema.js';
+import type { RgbImage } from '../data/image.js';
+import { EventWriter } from '../metrics/event-writer.js';
+import { MetricsTracker } from '../metrics/tracker.js';
+import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { writeJsonAtomic } from '../run/atomic-write.js';
+import { JsonLinesAppender } from '../run/jsonl.js';
+import type { RunLogger } from '../run/logger.js';
+import { OrderedRecordWriter } from '../run/ordered-writer.js';
+import type { SampleRecord } from '../run/records.js';
+import type { RunReporter } from '../run/reporter.js';
+import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
+import { buildRunSummary, type RunSummary } from '../run/summary.js';
+import type { SampleViews, TuningOutcome } from './engine.js';
+import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
+
+/**
+ * One process's pass over the rest of a run's sample list, and everything it writes. Results may finish out
+ * of order (parallel processors); a reorder buffer hands them on strictly by position, and per position
+ * this writes, in order: the tracker's TensorBoard scalars (flushed to disk), then ONE appended line in
+ * samples.jsonl or skipped.jsonl. The folder therefore always holds a prefix of the list, and a resumed run
+ * writes exactly the lines and steps an uninterrupted run would have written.
+ */
+
+/** Runs the per-sample engine; implementations may run several samples at once (worker threads). */
+export interface SampleProcessor {
+  /** Samples that may be in flight together. */
+  readonly concurrency: number;
+  process(views: SampleViews, sample: PlannedSample): Promise<TuningOutcome>;
+  close(): Promise<void>;
+}
+
+type Finished =
+  | { kind: 'sample'; sample: PlannedSample; outcome: TuningOutcome; image: RgbImage | undefined }
+  | { kind: 'skipped'; sample: PlannedSample; error: string };
+
+export interface SessionInputs {
+  config: TptConfig;
+  folder: RunFolder;
+  plan: readonly PlannedSample[];
+  /** Positions an earlier process finished. */
+  start: number;
+  backend: string;
+  processor: SampleProcessor;
+  prefetcher: ViewPrefetcher;
+  log: RunLogger;
+  reporter: RunReporter;
+  signal: AbortSignal | undefined;
+  stopAfter: number | undefined;
+  summaryEverySeconds: number;
+}
+
+export class RunSession {
+  readonly tracker: MetricsTracker;
+  readonly events: EventWriter;
+  private readonly samplesOut: JsonLinesAppender;
+  private readonly skippedOut: JsonLinesAppender;
+  private readonly ordered: OrderedRecordWriter<Finished>;
+  private skippedCount: number;
+  private doneThisSession = 0;
+  private readonly sessionStart = performance.now();
+  private lastSummaryWrite = 0;
+  private readonly previousElapsed: number;
+
+  constructor(private readonly inputs: SessionInputs) {
+    const { config, folder } = inputs;
+    // A new event file per process: earlier files stay as they are, TensorBoard reads them all as one run.
+    this.events = EventWriter.create(folder.dir);
+    this.tracker = new MetricsTracker({
+      writer: this.events,
+      nClasses: IMAGENET_A_CLASSNAMES.length,
+      classnames: IMAGENET_A_CLASSNAMES,
+      saveImgs: config.save_imgs,
+    });
+    this.tracker.replay(folder.samples.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
+    this.samplesOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.samples));
+    this.skippedOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.skipped));
+    this.skippedCount = folder.skipped.length;
+    this.previousElapsed = folder.previousSummary?.elapsed_seconds ?? 0;
+    this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
+  }
+
+  summary(finished: boolean): RunSummary {
+    const totals = this.tracker.summary();
+    return buildRunSummary(totals, {
+      runName: this.inputs.folder.name,
+      finished,
+      samplesTotal: this.inputs.plan.length,
+      filesSkipped: this.skippedCount,
+      elapsedSeconds: this.previousElapsed + (performance.now() - this.sessionStart) / 1000,
+      timedSamples: totals.samples + this.skippedCount,
+      backend: this.inputs.backend,
+      workers: this.inputs.processor.concurrency,
+    });
+  }
+
+  writeSummary(finished: boolean): RunSummary {
+    const summary = this.summary(finished);
+    writeJsonAtomic(join(this.inputs.folder.dir, RUN_FILES.summary), summary);
+    this.lastSummaryWrite = performance.now();
+    return summary;
+  }
+
+  private stopRequested(inFlight: number): boolean {
+    const { signal, stopAfter } = this.inputs;
+    return signal?.aborted === true || (stopAfter !== undefined && this.doneThisSession + this.ordered.waiting + inFlight >= stopAfter);
+  }
+
+  /** Processes positions until the list ends or a stop is requested; returns whether the list is complete. */
+  async run(): Promise<boolean> {
+    const { plan, processor, prefetcher, start } = this.inputs;
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    try {
+      for (let position = start; position < plan.length && failure === undefined && !this.stopRequested(inFlight.size); position++) {
+        const prepared = await prefetcher.take(position);
+        if (prepared.kind === 'skipped') {
+          this.ordered.push(position, { kind: 'skipped', sample: prepared.sample, error: prepared.error });
+          continue;
+        }
+        const task = processor.process(prepared.views, prepared.sample).then(
+          (outcome) => this.ordered.push(position, { kind: 'sample', sample: prepared.sample, outcome, image: prepared.image }),
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        );
+        inFlight.add(task);
+        void task.finally(() => inFlight.delete(task));
+        if (inFlight.size >= processor.concurrency) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    } finally {
+      await prefetcher.drain();
+    }
+    if (failure !== undefined) throw failure.error;
+    return this.ordered.emittedUpTo === plan.length;
+  }
+
+  /** Ends the session: final TensorBoard summaries when the list is complete, then closes every file. */
+  close(complete: boolean): RunSummary {
+    if (complete) {
+      this.tracker.writeInfo();
+      this.events.addHparamsEnd({ status: 'success' });
+    }
+    this.events.close();
+    this.samplesOut.close();
+    this.skippedOut.close();
+    return this.writeSummary(complete);
+  }
+
+  private emit(finished: Finished): void {
+    const { config, log, reporter } = this.inputs;
+    const { sample } = finished;
+    if (finished.kind === 'sample') {
+      const { outcome } = finished;
+      const metrics = this.tracker.update({
+        step: sample.index,
+        target: sample.target,
+        baseLogits: outcome.baseLogits,
+        tptLogits: outcome.tptLogits,
+        loss: outcome.loss,
+        ...(finished.image ? { viewImage: finished.image } : {}),
+      });
+      const record: SampleRecord = {
+        index: sample.index,
+        file: sample.file,
+        target: sample.target,
+        base: metrics.base,
+        tpt: metrics.tpt,
+        loss: outcome.loss,
+        change: metrics.change,
+        ...(config.save_logits ? { base_logits: Array.from(outcome.baseLogits), tpt_logits: Array.from(outcome.tptLogits) } : {}),
+      };
+      this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
+      this.samplesOut.append(record);
+      log.logger.info(
+        { index: record.index, file: record.file, target: record.target, base: record.base.pred, tpt: record.tpt.pred, loss: record.loss, change: record.change },
+        'sample',
+      );
+    } else {
+      const record = { index: sample.index, file: sample.file, error: finished.error };
+      this.skippedCount += 1;
+      this.skippedOut.append(record);
+      log.logger.warn(record, 'skipped an undecodable image');
+      reporter.skipped(record.file, record.error);
+    }
+    this.doneThisSession += 1;
+    const accuracies = this.tracker.accuracies();
+    reporter.progress({
+      done: this.inputs.start + this.doneThisSession,
+      total: this.inputs.plan.length,
+      doneThisSession: this.doneThisSession,
+      sessionSeconds: (performance.now() - this.sessionStart) / 1000,
+      top1Base: accuracies.top1Base,
+      top1Tpt: accuracies.top1Tpt,
+      skipped: this.skippedCount,
+    });
+    if (performance.now() - this.lastSummaryWrite >= this.inputs.summaryEverySeconds * 1000) this.writeSummary(false);
+  }
+
+  get positionsDoneThisSession(): number {
+    return this.doneThisSession;
+  }
+}
