@@ -25,6 +25,8 @@ export interface DecodedEvent {
   /** Set on the file-version record ("brain.Event:2"). */
   fileVersion?: string;
   values: DecodedValue[];
+  /** The serialized Event, for copying it unchanged into another file (EventWriter.addEventBytes). */
+  bytes: Uint8Array;
 }
 
 export interface EventFileContents {
@@ -66,6 +68,7 @@ export function decodeEventRecord(data: Uint8Array): DecodedEvent {
     wallTime: event.wallTime ?? 0,
     step: event.step ?? 0,
     values: (event.summary?.value ?? []).map(decodeValue),
+    bytes: data,
   };
   if (event.fileVersion !== undefined) decoded.fileVersion = event.fileVersion;
   return decoded;

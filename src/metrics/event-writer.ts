@@ -100,10 +100,14 @@ export class EventWriter {
 
   /** Queues one event; `step` 0 or undefined is left off the wire (proto3 default), as torch's files do. */
   addEvent(event: EventObject): void {
+    const { step, ...rest } = event;
+    this.addEventBytes(encodeEvent(step === undefined || step === 0 ? rest : { ...rest, step: Math.trunc(step) }));
+  }
+
+  /** An already serialized Event (e.g. copied from another run's file by `tpt merge`), written verbatim. */
+  addEventBytes(data: Uint8Array): void {
     if (this.fd === null) throw new Error(`EventWriter for ${this.path} is closed`);
     if (this.backgroundError !== null) this.flush();
-    const { step, ...rest } = event;
-    const data = encodeEvent(step === undefined || step === 0 ? rest : { ...rest, step: Math.trunc(step) });
     this.queue.push(frameRecord(data));
     if (this.queue.length >= this.maxQueue) this.flush();
     else this.flushIfDue();

@@ -16,11 +16,6 @@ export interface PredictionMetrics {
   ce: number;
 }
 
-export interface PredictionDetails extends PredictionMetrics {
-  /** F.kl_div(softmax(logits).log(), one_hot(target), reduction="batchmean") with batch 1 = −log p[target]. */
-  kl: number;
-}
-
 export function logSoftmax64(logits: ArrayLike<number>): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] as number);
@@ -40,10 +35,10 @@ export function topK(values: ArrayLike<number>, k: number): number[] {
   return indices.slice(0, Math.min(k, values.length));
 }
 
-export function predictionDetails(logits: ArrayLike<number>, target: number): PredictionDetails {
-  if (logits.length === 0) throw new Error('predictionDetails: empty logits');
+export function predictionMetrics(logits: ArrayLike<number>, target: number): PredictionMetrics {
+  if (logits.length === 0) throw new Error('predictionMetrics: empty logits');
   if (!(Number.isInteger(target) && target >= 0 && target < logits.length)) {
-    throw new Error(`predictionDetails: target ${target} is not a class index below ${logits.length}`);
+    throw new Error(`predictionMetrics: target ${target} is not a class index below ${logits.length}`);
   }
   const logProbs = logSoftmax64(logits);
   let pred = 0;
@@ -55,12 +50,5 @@ export function predictionDetails(logits: ArrayLike<number>, target: number): Pr
     top5: topK(logits, 5),
     conf: Math.exp(logProbs[pred] as number),
     ce: -targetLogProb,
-    // The seed takes log(softmax) rather than log_softmax; in float64 this differs from ce by rounding only.
-    kl: -Math.log(Math.exp(targetLogProb)),
   };
-}
-
-export function predictionMetrics(logits: ArrayLike<number>, target: number): PredictionMetrics {
-  const { pred, top5, conf, ce } = predictionDetails(logits, target);
-  return { pred, top5, conf, ce };
 }

@@ -8,6 +8,9 @@
  *   the seed adds float32 tensors to it;
  * - `confidence/difference` and `crossEntropy/difference` are float32 tensor differences in the seed,
  *   `KL/Base-TPT` a float64 difference of `.item()` values: each is reproduced with that rounding;
+ * - `KL/*` is F.kl_div(log softmax, one-hot, batchmean), which for a one-hot target IS the cross-entropy;
+ *   we write the cross-entropy there (the seed's float32 log(softmax) differs by rounding only), so that a
+ *   stored sample (samples.jsonl, no logits) reproduces every event;
  * - images of improved/worsened samples go under `Improved_Images/img_{i}:{target}-{classname}` with
  *   step = the TARGET CLASS (the seed passes `target_class` where add_image expects the step). The seed also
  *   passes `i` as the wall time, stamping its images a few seconds after 1970; we keep the real wall time
@@ -20,9 +23,10 @@
  */
 import { EceAccumulator } from './ece.js';
 import type { EventWriter } from './event-writer.js';
+import { configToHparams, type HparamsSessionEnd } from './hparams.js';
 import type { RgbImage } from './png.js';
 import { pythonJsonDumps } from './python-json.js';
-import { predictionDetails, type PredictionMetrics } from './sample-metrics.js';
+import { predictionMetrics, type PredictionMetrics } from './sample-metrics.js';
 
 export interface SampleMetrics {
   base: PredictionMetrics;
@@ -49,6 +53,12 @@ export interface ReplayRecord {
   target: number;
   base: PredictionMetrics;
   tpt: PredictionMetrics;
+}
+
+/** A stored sample with what `updateFromRecord` needs to write its events. */
+export interface RecordedSample extends ReplayRecord {
+  loss: number;
+  viewImage?: RgbImage | undefined;
 }
 
 export interface TrackerOptions {
@@ -120,28 +130,38 @@ export class MetricsTracker {
   /** One finished sample: accumulates it and writes the seed's per-sample scalars (and image) at step i. */
   update(o: TrackerUpdate): SampleMetrics {
     this.checkTarget(o.target);
-    const base = predictionDetails(o.baseLogits, o.target);
-    const tpt = predictionDetails(o.tptLogits, o.target);
-    const metrics: SampleMetrics = {
-      base: { pred: base.pred, top5: base.top5, conf: base.conf, ce: base.ce },
-      tpt: { pred: tpt.pred, top5: tpt.top5, conf: tpt.conf, ce: tpt.ce },
-      change: changeOf(base, tpt, o.target),
-    };
-    this.accumulate(o.step, o.target, metrics);
+    const base = predictionMetrics(o.baseLogits, o.target);
+    const tpt = predictionMetrics(o.tptLogits, o.target);
+    const metrics: SampleMetrics = { base, tpt, change: changeOf(base, tpt, o.target) };
+    this.updateFromRecord({ step: o.step, target: o.target, loss: o.loss, base, tpt, viewImage: o.viewImage });
+    return metrics;
+  }
 
+  /**
+   * `update` from a stored sample (a samples.jsonl line) instead of logits: the same state change and the
+   * same events. `tpt merge` uses it to rebuild an unsharded run's events from the shards' samples.
+   */
+  updateFromRecord(r: RecordedSample): void {
+    this.checkTarget(r.target);
+    const m: SampleMetrics = { base: r.base, tpt: r.tpt, change: changeOf(r.base, r.tpt, r.target) };
+    this.accumulate(r.step, r.target, m);
     const w = this.writer;
-    if (w === null) return metrics;
-    const i = o.step;
-    w.addScalar('Loss/value', o.loss, i);
-    w.addScalar('confidence/Base', base.conf, i);
-    w.addScalar('confidence/TPT_coop', tpt.conf, i);
-    w.addScalar('confidence/difference(TPT-base)', f32(f32(tpt.conf) - f32(base.conf)), i);
-    w.addScalar('crossEntropy/Base', base.ce, i);
-    w.addScalar('crossEntropy/TPT_coop', tpt.ce, i);
-    w.addScalar('crossEntropy/difference(base-TPT)', f32(f32(base.ce) - f32(tpt.ce)), i);
-    w.addScalar('KL/Base_vs_True', base.kl, i);
-    w.addScalar('KL/TPT_vs_True', tpt.kl, i);
-    w.addScalar('KL/Base-TPT', f32(base.kl) - f32(tpt.kl), i);
+    if (w === null) return;
+    const i = r.step;
+    // KL(one_hot(target) || softmax) = −log softmax[target] = the cross-entropy. The seed's float32
+    // log(softmax(x)) differs from it only by rounding (or is inf where softmax underflows in float32).
+    const klBase = r.base.ce;
+    const klTpt = r.tpt.ce;
+    w.addScalar('Loss/value', r.loss, i);
+    w.addScalar('confidence/Base', m.base.conf, i);
+    w.addScalar('confidence/TPT_coop', m.tpt.conf, i);
+    w.addScalar('confidence/difference(TPT-base)', f32(f32(m.tpt.conf) - f32(m.base.conf)), i);
+    w.addScalar('crossEntropy/Base', m.base.ce, i);
+    w.addScalar('crossEntropy/TPT_coop', m.tpt.ce, i);
+    w.addScalar('crossEntropy/difference(base-TPT)', f32(f32(m.base.ce) - f32(m.tpt.ce)), i);
+    w.addScalar('KL/Base_vs_True', klBase, i);
+    w.addScalar('KL/TPT_vs_True', klTpt, i);
+    w.addScalar('KL/Base-TPT', f32(klBase) - f32(klTpt), i);
     const acc = this.accuracies();
     w.addScalar('AccuracyTOP1/Base', acc.top1Base, i);
     w.addScalar('AccuracyTOP1/TPT_coop', acc.top1Tpt, i);
@@ -149,16 +169,15 @@ export class MetricsTracker {
     w.addScalar('AccuracyTOP5/Base_Top5', acc.top5Base, i);
     w.addScalar('AccuracyTOP5/TPT_coop_Top5', acc.top5Tpt, i);
     w.addScalar('AccuracyTOP5/difference_Top5(TPT-base)', acc.top5Tpt - acc.top5Base, i);
-    w.addScalar('Samples/TPTchange', metrics.change, i);
+    w.addScalar('Samples/TPTchange', m.change, i);
     w.addScalar('Samples/TPTcumulative_changed', this.cumulativeChanged, i);
-    if (this.saveImgs && metrics.change !== 0) {
-      if (o.viewImage === undefined) throw new Error('MetricsTracker.update: saveImgs is set but no viewImage was given');
-      const group = metrics.change > 0 ? 'Improved_Images' : 'Worsened_Images';
-      w.addImage(`${group}/img_${i}:${o.target}-${this.classnames[o.target]}`, o.viewImage, o.target);
+    if (this.saveImgs && m.change !== 0) {
+      if (r.viewImage === undefined) throw new Error('MetricsTracker: saveImgs is set but no viewImage was given');
+      const group = m.change > 0 ? 'Improved_Images' : 'Worsened_Images';
+      w.addImage(`${group}/img_${i}:${r.target}-${this.classnames[r.target]}`, r.viewImage, r.target);
     }
     w.addScalar('ECE/Base', this.eceBase.value(), i);
     w.addScalar('ECE/TPT_coop', this.eceTpt.value(), i);
-    return metrics;
   }
 
   /**
@@ -203,6 +222,21 @@ export class MetricsTracker {
     w.addScalar('crossEntropy/Final_TPT_coop', this.cumulativeCrossEntropyTpt, 0);
     w.addScalar('ECE/Final_Base', this.eceBase.value(), 0);
     w.addScalar('ECE/Final_TPT_coop', this.eceTpt.value(), 0);
+  }
+
+  /**
+   * Opens this run's HParams session: the config as hparams, the final accuracies as metrics. A resumed run
+   * calls it again in its new event file (same values, so the dashboard shows one session).
+   */
+  startHparamsSession(config: Record<string, unknown>, startTimeSecs?: number): void {
+    const hparams = configToHparams(config);
+    const metricTags = [...FINAL_ACCURACY_TAGS];
+    this.writer?.addHparams(startTimeSecs === undefined ? { hparams, metricTags } : { hparams, metricTags, startTimeSecs });
+  }
+
+  /** Closes the HParams session, after writeInfo (status SUCCESS by default). */
+  endHparamsSession(end: HparamsSessionEnd = {}): void {
+    this.writer?.addHparamsEnd(end);
   }
 
   /** `json.dumps(self.sample_statistics, indent=4)` after write_info added the counts. */

@@ -162,6 +162,13 @@ describe('EventWriter', () => {
     b.close();
     fs.writeFileSync(path.join(dir, 'samples.jsonl'), '{}\n');
     const files = readEventDir(dir);
+    // Events copy verbatim from one file into another.
+    const copy = EventWriter.create(path.join(dir, 'copy'), { clock: () => 3000 });
+    for (const event of files.flatMap((f) => f.events.slice(1))) copy.addEventBytes(event.bytes);
+    copy.close();
+    expect(readEventFile(copy.path).events.slice(1).map((e) => [e.step, e.values])).toEqual(
+      files.map((f) => [f.events[1]?.step, f.events[1]?.values]),
+    );
     expect(files.map((f) => path.basename(f.path))).toEqual([path.basename(a.path), path.basename(b.path)]);
     expect(files.map((f) => f.events[1]?.values[0])).toEqual([
       { kind: 'scalar', tag: 's', value: 1 },

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventWriter } from '../../src/metrics/event-writer.js';
-import { predictionDetails, topK } from '../../src/metrics/sample-metrics.js';
-import { MetricsTracker, type ReplayRecord, type SampleMetrics } from '../../src/metrics/tracker.js';
-import { decodeFileIndependent, type IndependentEvent } from './independent-decoder.js';
+import { predictionMetrics, topK } from '../../src/metrics/sample-metrics.js';
+import { FINAL_ACCURACY_TAGS, MetricsTracker, type ReplayRecord, type SampleMetrics } from '../../src/metrics/tracker.js';
+import { decodeFileIndependent, decodeHparamsIndependent, type IndependentEvent } from './independent-decoder.js';
 
 interface GoldenSample { step: number; target: number; base_logits: number[]; tpt_logits: number[]; loss: number }
 type GoldenRecord =
@@ -136,6 +136,47 @@ describe("MetricsTracker against the seed's tracker (goldens from scripts/fixtur
     expect(resumed.tracker.perClassStatisticsJson()).toBe(whole.tracker.perClassStatisticsJson());
   });
 
+  it('writes the same events from stored samples (updateFromRecord) as from logits', () => {
+    const live = runTracker(path.join(dir, 'live'), samples);
+    const writer = EventWriter.create(path.join(dir, 'records'));
+    const tracker = new MetricsTracker({ writer, nClasses: classnames.length, classnames, saveImgs: true });
+    live.outputs.forEach((m, j) => {
+      const s = samples[j] as GoldenSample;
+      const stored = JSON.parse(JSON.stringify({ ...m, index: s.step, target: s.target, loss: s.loss })) as SampleMetrics & {
+        index: number; target: number; loss: number;
+      };
+      tracker.updateFromRecord({ ...stored, step: stored.index, viewImage });
+    });
+    tracker.writeInfo();
+    writer.close();
+    const fromRecords = decodeFileIndependent(fs.readFileSync(writer.path)).slice(1);
+    const withoutTimes = (events: IndependentEvent[]) => events.map((e) => ({ ...e, wallTime: 0 }));
+    expect(withoutTimes(fromRecords)).toEqual(withoutTimes(live.events));
+  });
+
+  it('opens and closes an HParams session with the final accuracies as metrics', () => {
+    const writer = EventWriter.create(dir);
+    const tracker = new MetricsTracker({ writer, nClasses: classnames.length, classnames, saveImgs: false });
+    tracker.startHparamsSession({ loss: 'defaultTPT', learning_rate: 0.005, reduced_size: null }, 10);
+    tracker.writeInfo();
+    tracker.endHparamsSession({ endTimeSecs: 20 });
+    writer.close();
+    const events = decodeFileIndependent(fs.readFileSync(writer.path)).slice(1);
+    const hparams = events.filter((e) => e.values[0]?.pluginName === 'hparams');
+    expect(hparams.map((e) => e.values[0]?.tag)).toEqual([
+      '_hparams_/experiment',
+      '_hparams_/session_start_info',
+      '_hparams_/session_end_info',
+    ]);
+    const experiment = decodeHparamsIndependent(hparams[0]?.values[0]?.content as Uint8Array).experiment;
+    expect(experiment?.metrics).toEqual([...FINAL_ACCURACY_TAGS]);
+    const start = decodeHparamsIndependent(hparams[1]?.values[0]?.content as Uint8Array).start;
+    expect(start).toEqual({ hparams: { loss: 'defaultTPT', learning_rate: 0.005, reduced_size: 'None' }, startTimeSecs: 10 });
+    // Every metric tag is a scalar of the same run.
+    const scalarTags = new Set(events.map((e) => (e.values[0]?.simpleValue !== undefined ? e.values[0].tag : '')));
+    for (const tag of FINAL_ACCURACY_TAGS) expect(scalarTags.has(tag)).toBe(true);
+  });
+
   it('works without a writer and refuses a missing image when saveImgs is set', () => {
     const quiet = new MetricsTracker({ writer: null, nClasses: classnames.length, classnames, saveImgs: true });
     const s = samples[4] as GoldenSample;
@@ -154,17 +195,16 @@ describe("MetricsTracker against the seed's tracker (goldens from scripts/fixtur
 describe('per-sample metrics', () => {
   it('breaks ties like torch on CPU: first index for max, lower index first in top-5', () => {
     expect(topK([1, 3, 3, 2, 3, 0], 5)).toEqual([1, 2, 4, 3, 0]);
-    const d = predictionDetails(Float32Array.from([2, 5, 5, 1, 0, -1]), 2);
+    const d = predictionMetrics(Float32Array.from([2, 5, 5, 1, 0, -1]), 2);
     expect(d.pred).toBe(1);
     expect(d.top5).toEqual([1, 2, 0, 3, 4]);
   });
 
-  it('computes confidence, cross-entropy and KL in float64', () => {
+  it('computes confidence and cross-entropy in float64', () => {
     const logits = Float32Array.from([1, 2, 3, 4, 5]);
     const z = logits.reduce((s, x) => s + Math.exp(x), 0);
-    const d = predictionDetails(logits, 0);
+    const d = predictionMetrics(logits, 0);
     expect(d.conf).toBeCloseTo(Math.exp(5) / z, 15);
     expect(d.ce).toBeCloseTo(Math.log(z) - 1, 14);
-    expect(d.kl).toBeCloseTo(d.ce, 12);
   });
 });
