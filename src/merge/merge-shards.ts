@@ -1,0 +1,144 @@
+/**
+ * `tpt merge`: joins the shard folders of one run (`shard: "i/n"`, i = 0…n−1) into the folder the unsharded
+ * run would have written:
+ * - config.json: the shards' config with `shard: null` and the unsharded run's name (plus `merged_from`);
+ * - samples.jsonl and skipped.jsonl: every shard's records in index order (the index is the position in the
+ *   unsharded order, so this IS the unsharded run's order);
+ * - summary.json: recomputed from the merged records by the engine's `summarizeRecords`; time is the shards'
+ *   total, so seconds per sample stays a per-sample cost;
+ * - a fresh TensorBoard event file: Config text, HParams session, every step's scalars in index order, the
+ *   final statistics — regenerated from the records with the tracker, as the unsharded run writes them —
+ *   and the shards' improved/worsened images copied over (those cannot be regenerated from the records).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TptError } from '../errors.js';
+import { EventWriter } from '../metrics/event-writer.js';
+import { decodeEvent } from '../metrics/event-schema.js';
+import type { EventObject } from '../metrics/event-schema.js';
+import { configToHparams } from '../metrics/hparams.js';
+import { FINAL_ACCURACY_TAGS, MetricsTracker } from '../metrics/tracker.js';
+import { parseRecords } from '../metrics/tfevents.js';
+import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { writeFileAtomic, writeJsonAtomic } from '../run/atomic-write.js';
+import type { SampleRecord, SkippedRecord } from '../run/records.js';
+import { RUN_FILES } from '../run/run-folder.js';
+import type { RunConfigFile } from '../run/run-folder.js';
+import { generateRunName } from '../run/run-name.js';
+import { summarizeRecords } from '../run/summary.js';
+import type { RunSummary } from '../run/summary.js';
+import type { TptConfig } from '../config/schema.js';
+import { configJsonText } from '../tta/coordinator.js';
+import { VERSION } from '../version.js';
+import { CumulativeChange, writeSampleStepFromRecord } from './replay-events.js';
+import { checkShardSet, readShardFolder } from './shard-set.js';
+import type { ShardFolder } from './shard-set.js';
+
+export interface MergeResult {
+  dir: string;
+  shards: number;
+  samples: number;
+  skipped: number;
+  summary: RunSummary;
+  eventFile: string;
+  imagesCopied: number;
+}
+
+function jsonLines(records: readonly unknown[]): string {
+  return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+function refuseUsedFolder(out: string): void {
+  if (!existsSync(out)) return;
+  const used = readdirSync(out).filter((e) => (Object.values(RUN_FILES) as string[]).includes(e) || e.includes('tfevents'));
+  if (used.length > 0) {
+    throw new TptError('MERGE_OUT_EXISTS', `"${out}" already holds a run (${used.slice(0, 3).join(', ')}${used.length > 3 ? ', …' : ''})`, {
+      hint: 'Choose another --out folder, or delete that one first.',
+    });
+  }
+}
+
+const IMAGE_TAG = /^(Improved|Worsened)_Images\/img_(\d+):/;
+
+/** The shards' improved/worsened image events, by sample index. */
+function collectImageEvents(shards: readonly ShardFolder[]): Map<number, EventObject[]> {
+  const byIndex = new Map<number, EventObject[]>();
+  for (const shard of shards) {
+    for (const name of readdirSync(shard.dir).filter((n) => n.includes('tfevents')).sort()) {
+      const { records } = parseRecords(readFileSync(join(shard.dir, name)), join(shard.dir, name));
+      for (const data of records) {
+        const event = decodeEvent(data);
+        const tag = event.summary?.value[0]?.tag;
+        const match = tag === undefined ? null : IMAGE_TAG.exec(tag);
+        if (!match || !event.summary?.value[0]?.image) continue;
+        const index = Number(match[2]);
+        byIndex.set(index, [...(byIndex.get(index) ?? []), event]);
+      }
+    }
+  }
+  return byIndex;
+}
+
+/** Writes the merged run's event file; returns its path and the number of images copied. */
+function writeMergedEvents(out: string, config: TptConfig, samples: readonly SampleRecord[], images: Map<number, EventObject[]>): { path: string; images: number } {
+  const writer = EventWriter.create(out);
+  try {
+    writer.addText('Config', configJsonText(config));
+    writer.addHparams({ hparams: configToHparams(config as unknown as Record<string, unknown>), metricTags: [...FINAL_ACCURACY_TAGS] });
+    const tracker = new MetricsTracker({ writer, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
+    const cumulative = new CumulativeChange();
+    let copied = 0;
+    for (const record of samples) {
+      writeSampleStepFromRecord(writer, tracker, record, cumulative);
+      for (const event of images.get(record.index) ?? []) {
+        writer.addEvent(event);
+        copied++;
+      }
+    }
+    tracker.writeInfo();
+    writer.addHparamsEnd({ status: 'success' });
+    return { path: writer.path, images: copied };
+  } finally {
+    writer.close();
+  }
+}
+
+/** Merges the shard folders (paths, in any order) into `out`. */
+export function mergeShards(shardDirs: readonly string[], out: string): MergeResult {
+  const shards = checkShardSet(shardDirs.map(readShardFolder));
+  refuseUsedFolder(out);
+  const first = shards[0] as ShardFolder;
+  const config = { ...(first.config as unknown as TptConfig), shard: null };
+  const samples: SampleRecord[] = shards.flatMap((s) => s.samples).sort((a, b) => a.index - b.index);
+  const skipped: SkippedRecord[] = shards.flatMap((s) => s.skipped).sort((a, b) => a.index - b.index);
+  const runName = generateRunName(config);
+  const backends = [...new Set(shards.map((s) => s.summary?.backend ?? s.configFile.backend))].join(', ');
+  const summary = summarizeRecords(samples, {
+    runName,
+    finished: true,
+    samplesTotal: shards.reduce((n, s) => n + (s.summary?.samples_total ?? s.samples.length + s.skipped.length), 0),
+    filesSkipped: skipped.length,
+    elapsedSeconds: shards.reduce((t, s) => t + (s.summary?.elapsed_seconds ?? 0), 0),
+    timedSamples: samples.length + skipped.length,
+    backend: backends,
+    workers: first.summary?.workers ?? 1,
+  });
+
+  mkdirSync(out, { recursive: true });
+  const created = shards.map((s) => s.configFile.created).filter((c): c is string => typeof c === 'string').sort()[0];
+  const configFile: RunConfigFile & { merged_from: string[] } = {
+    config,
+    run_name: runName,
+    backend: backends,
+    version: VERSION,
+    created: created ?? new Date().toISOString(),
+    merged_from: shards.map((s) => resolve(s.dir)),
+  };
+  writeJsonAtomic(join(out, RUN_FILES.config), configFile);
+  writeFileAtomic(join(out, RUN_FILES.samples), jsonLines(samples));
+  writeFileAtomic(join(out, RUN_FILES.skipped), jsonLines(skipped));
+  const events = writeMergedEvents(out, config, samples, collectImageEvents(shards));
+  // summary last: a folder with summary.json `finished: true` is complete
+  writeJsonAtomic(join(out, RUN_FILES.summary), summary);
+  return { dir: out, shards: shards.length, samples: samples.length, skipped: skipped.length, summary, eventFile: events.path, imagesCopied: events.images };
+}
