@@ -168,14 +168,3 @@ export function normalizeInto(img: RgbImage, out: Float32Array, offset = 0): Flo
 export function normalize(img: RgbImage): Float32Array {
   return normalizeInto(img, new Float32Array(img.width * img.height * 3));
 }
-
-/** Inverse of the normalizer for display: clamp(x·std + mean, 0, 1)·255 truncated, as the seed's unnormalizer. */
-export function denormalizeToImage(data: Float32Array, offset: number, size: number): RgbImage {
-  const out = new Uint8Array(size * size * 3);
-  for (let i = 0; i < size * size * 3; i++) {
-    const c = i % 3;
-    const v = (data[offset + i] as number) * (STD_F32[c] as number) + (MEAN_F32[c] as number);
-    out[i] = Math.trunc(Math.min(Math.max(v, 0), 1) * 255);
-  }
-  return { width: size, height: size, data: out };
-}
