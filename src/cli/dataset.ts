@@ -46,8 +46,8 @@ export function registerDataset(program: Command): void {
   dataset
     .command('verify')
     .description(
-      'Check an ImageNet-A folder (the one that holds n01498041/, …): images per class, missing, empty or\n' +
-        'unknown class folders, files with other extensions, images that cannot be decoded. Exits with 1\n' +
+      'Check an ImageNet-A folder (the one that holds n01498041/, …): images per class, missing, empty or ' +
+        'unknown class folders, files with other extensions, images that cannot be decoded. Exits with 1 ' +
         'when a run would refuse the folder.',
     )
     .argument('<path>', 'the ImageNet-A folder (config imagenet_a_path)')
@@ -73,7 +73,7 @@ export function registerDataset(program: Command): void {
   dataset
     .command('extract')
     .description(
-      'Unpack imagenet-a.tar (the archive the seed downloads; .tar.gz works too) into a folder, streaming,\n' +
+      'Unpack imagenet-a.tar (the archive the seed downloads; .tar.gz works too) into a folder, streaming, ' +
         'then verify the result. Prints the folder to use as imagenet_a_path.',
     )
     .argument('<archive>', 'imagenet-a.tar')
