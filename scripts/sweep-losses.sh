@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The ten losses at the seed's settings, then `tpt report`:
+#   table 8.6.1:        PatchAugmenter, naug 4, npatch 16, overlap 0, AugMix on:
+#                       defaultTPT, patch_loss1 … patch_loss6
+#   table 10.2.1 (first): AugmenterTPT, 63 views, AugMix off:
+#                       crossentropy_hard1, crossentropy_hard5, crossentropy_soft (and defaultTPT, the baseline)
+#
+# Inputs (flags or environment variables; flags win):
+#   --imagenet-a DIR    IMAGENET_A     extracted ImageNet-A (default: the config's imagenet-a/)
+#   --clip-weights P    CLIP_WEIGHTS   RN50.pt or a `tpt convert` folder (default: the config's)
+#   --coop-weights P    COOP_WEIGHTS   CoOp model.pth.tar-50; set it empty to use the ctx stored in a
+#                                      converted weights folder (default: the config's)
+#   --out-dir D         OUT_DIR        parent of the run folders (default: runs)
+#   --dry-run                          print the commands without running them
+#   TPT_EXTRA   extra arguments for every `tpt run`, e.g. "--set reduced_size=500 --set workers=2"
+#   TPT         the tpt command (default: npx tpt)
+# A run that already finished is not repeated (`tpt run` finds its folder); a killed one resumes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+DRY_RUN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --imagenet-a) IMAGENET_A="$2"; shift 2 ;;
+    --clip-weights) CLIP_WEIGHTS="$2"; shift 2 ;;
+    --coop-weights) COOP_WEIGHTS="$2"; shift 2 ;;
+    --out-dir) OUT_DIR="$2"; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "sweep-losses.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+OUT_DIR="${OUT_DIR:-runs}"
+read -r -a TPT_CMD <<< "${TPT:-npx tpt}"
+read -r -a EXTRA <<< "${TPT_EXTRA:-}"
+
+COMMON=(--set "out_dir=$OUT_DIR")
+[ -n "${IMAGENET_A:-}" ] && COMMON+=(--set "imagenet_a_path=$IMAGENET_A")
+[ -n "${CLIP_WEIGHTS:-}" ] && COMMON+=(--set "clip_weights=$CLIP_WEIGHTS")
+[ -n "${COOP_WEIGHTS+set}" ] && COMMON+=(--set "coop_weight_path=$COOP_WEIGHTS")
+
+# name|config
+GRID=(
+  "losses-patch|configs/patch-defaultTPT.json"
+  "losses-patch|configs/patch-loss1.json"
+  "losses-patch|configs/patch-loss2.json"
+  "losses-patch|configs/patch-loss3.json"
+  "losses-patch|configs/patch-loss4.json"
+  "losses-patch|configs/patch-loss5.json"
+  "losses-patch|configs/patch-loss6.json"
+  "losses-ce|configs/crossentropy-hard1.json"
+  "losses-ce|configs/crossentropy-hard5.json"
+  "losses-ce|configs/crossentropy-soft.json"
+  "losses-ce|configs/baseline.json"
+)
+
+show() { printf '%q ' "$@"; printf '\n'; }
+command_for() {
+  local name config
+  IFS='|' read -r name config <<< "$1"
+  CMD=("${TPT_CMD[@]}" run --config "$config" --set "run_name=$name" "${COMMON[@]}" ${EXTRA[@]+"${EXTRA[@]}"})
+}
+
+echo "sweep-losses: ${#GRID[@]} runs into $OUT_DIR/ (the seed's tables 8.6.1 and 10.2.1, first part)"
+for point in "${GRID[@]}"; do command_for "$point"; printf '  '; show "${CMD[@]}"; done
+[ "$DRY_RUN" = 1 ] && exit 0
+
+for point in "${GRID[@]}"; do
+  command_for "$point"
+  echo; echo "+ $(show "${CMD[@]}")"
+  "${CMD[@]}"
+done
+
+echo; echo "== Table 8.6.1: PatchAugmenter (naug 4, npatch 16), defaultTPT and the six patch losses =="
+"${TPT_CMD[@]}" report "$OUT_DIR/losses-patch_*"
+echo; echo "== Table 10.2.1 (first): AugmenterTPT (63 views), the cross-entropy losses and defaultTPT =="
+"${TPT_CMD[@]}" report "$OUT_DIR/losses-ce_*"

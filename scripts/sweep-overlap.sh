@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The seed's patch-overlap grids (notebook section 9.2.1 and the second table of 10.2.1):
+#   PatchAugmenter, defaultTPT:          (naug, npatch, overlap) =
+#     (0,64,{0,0.2,0.4})  (2,32,{0.2,0.4,0.6})  (4,16,{0.4,0.6,0.8})  (8,8,{0.8})
+#   PatchAugmenter, crossentropy_hard1:  (2,32,{0.4,0.6})  (4,16,{0.4,0.6,0.8})
+# then `tpt report` of each grid (and a plot of TPT top-1 against the overlap).
+#
+# Inputs (flags or environment variables; flags win):
+#   --imagenet-a DIR    IMAGENET_A     extracted ImageNet-A (default: the config's imagenet-a/)
+#   --clip-weights P    CLIP_WEIGHTS   RN50.pt or a `tpt convert` folder (default: the config's)
+#   --coop-weights P    COOP_WEIGHTS   CoOp model.pth.tar-50; set it empty to use the ctx stored in a
+#                                      converted weights folder (default: the config's)
+#   --out-dir D         OUT_DIR        parent of the run folders (default: runs)
+#   --dry-run                          print the commands without running them
+#   TPT_EXTRA   extra arguments for every `tpt run`, e.g. "--set reduced_size=500 --set workers=2"
+#   TPT         the tpt command (default: npx tpt)
+# A run that already finished is not repeated (`tpt run` finds its folder); a killed one resumes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+DRY_RUN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --imagenet-a) IMAGENET_A="$2"; shift 2 ;;
+    --clip-weights) CLIP_WEIGHTS="$2"; shift 2 ;;
+    --coop-weights) COOP_WEIGHTS="$2"; shift 2 ;;
+    --out-dir) OUT_DIR="$2"; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "sweep-overlap.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+OUT_DIR="${OUT_DIR:-runs}"
+read -r -a TPT_CMD <<< "${TPT:-npx tpt}"
+read -r -a EXTRA <<< "${TPT_EXTRA:-}"
+
+COMMON=(--set "out_dir=$OUT_DIR")
+[ -n "${IMAGENET_A:-}" ] && COMMON+=(--set "imagenet_a_path=$IMAGENET_A")
+[ -n "${CLIP_WEIGHTS:-}" ] && COMMON+=(--set "clip_weights=$CLIP_WEIGHTS")
+[ -n "${COOP_WEIGHTS+set}" ] && COMMON+=(--set "coop_weight_path=$COOP_WEIGHTS")
+
+# name|config|naug|npatch|overlap
+GRID=(
+  "overlap-defaultTPT|configs/overlap.json|0|64|0.0"
+  "overlap-defaultTPT|configs/overlap.json|0|64|0.2"
+  "overlap-defaultTPT|configs/overlap.json|0|64|0.4"
+  "overlap-defaultTPT|configs/overlap.json|2|32|0.2"
+  "overlap-defaultTPT|configs/overlap.json|2|32|0.4"
+  "overlap-defaultTPT|configs/overlap.json|2|32|0.6"
+  "overlap-defaultTPT|configs/overlap.json|4|16|0.4"
+  "overlap-defaultTPT|configs/overlap.json|4|16|0.6"
+  "overlap-defaultTPT|configs/overlap.json|4|16|0.8"
+  "overlap-defaultTPT|configs/overlap.json|8|8|0.8"
+  "overlap-hard1|configs/best-patch.json|2|32|0.4"
+  "overlap-hard1|configs/best-patch.json|2|32|0.6"
+  "overlap-hard1|configs/best-patch.json|4|16|0.4"
+  "overlap-hard1|configs/best-patch.json|4|16|0.6"
+  "overlap-hard1|configs/best-patch.json|4|16|0.8"
+)
+
+show() { printf '%q ' "$@"; printf '\n'; }
+command_for() {
+  local name config naug npatch overlap
+  IFS='|' read -r name config naug npatch overlap <<< "$1"
+  CMD=("${TPT_CMD[@]}" run --config "$config" --set "run_name=$name" --set "n_aug=$naug" --set "n_patches=$npatch" \
+    --set "overlap=$overlap" "${COMMON[@]}" ${EXTRA[@]+"${EXTRA[@]}"})
+}
+
+echo "sweep-overlap: ${#GRID[@]} runs into $OUT_DIR/ (the seed's tables 9.2.1 and 10.2.1, second part)"
+for point in "${GRID[@]}"; do command_for "$point"; printf '  '; show "${CMD[@]}"; done
+[ "$DRY_RUN" = 1 ] && exit 0
+
+for point in "${GRID[@]}"; do
+  command_for "$point"
+  echo; echo "+ $(show "${CMD[@]}")"
+  "${CMD[@]}"
+done
+
+echo; echo "== Table 9.2.1: PatchAugmenter + defaultTPT, overlap × naug/npatch =="
+"${TPT_CMD[@]}" report "$OUT_DIR/overlap-defaultTPT_*" --plot "$OUT_DIR/overlap-defaultTPT.png" --by overlap
+echo; echo "== Table 10.2.1 (second): PatchAugmenter + crossentropy_hard1 =="
+"${TPT_CMD[@]}" report "$OUT_DIR/overlap-hard1_*" --plot "$OUT_DIR/overlap-hard1.png" --by overlap
