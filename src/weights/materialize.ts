@@ -27,10 +27,11 @@ function float16Table(): Float32Array {
 }
 
 export function float16BitsToFloat32(bits: Uint16Array): Float32Array {
-  const table = float16Table();
-  const out = new Float32Array(bits.length);
+  // copying bit patterns through integer arrays avoids float conversions in the hot loop
+  const table = new Uint32Array(float16Table().buffer);
+  const out = new Uint32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]!]!;
-  return out;
+  return new Float32Array(out.buffer);
 }
 
 const f32 = new Float32Array(1);

@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import yauzl from 'yauzl';
 import { TptError } from '../errors.js';
@@ -83,16 +83,31 @@ function truncated(path: string, detail: string, cause?: unknown): TptError {
   });
 }
 
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, path: string): Promise<Uint8Array> {
-  // own ArrayBuffer at offset 0: typed views over it are aligned
+/**
+ * One entry's bytes in a fresh ArrayBuffer at offset 0 (so typed views over it are aligned). PyTorch stores
+ * entries uncompressed: those are read with one positioned read straight from the file, which is several
+ * times faster than yauzl's 64 KB stream chunks on a 250 MB checkpoint; anything else goes through yauzl.
+ */
+async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, path: string, fh: FileHandle): Promise<Uint8Array> {
   const out = new Uint8Array(entry.uncompressedSize);
   let at = 0;
   try {
-    const stream = await zip.openReadStreamPromise(entry);
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (at + chunk.length > out.length) throw new Error('entry is longer than its directory record says');
-      out.set(chunk, at);
-      at += chunk.length;
+    if (entry.compressionMethod === 0 && !entry.isEncrypted()) {
+      const header = await new Promise<{ fileDataStart: number }>((resolve, reject) =>
+        zip.readLocalFileHeader(entry, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h))),
+      );
+      while (at < out.length) {
+        const { bytesRead } = await fh.read(out, at, Math.min(out.length - at, 1 << 28), header.fileDataStart + at);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+      }
+    } else {
+      const stream = await zip.openReadStreamPromise(entry);
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (at + chunk.length > out.length) throw new Error('entry is longer than its directory record says');
+        out.set(chunk, at);
+        at += chunk.length;
+      }
     }
   } catch (e) {
     throw truncated(path, `entry ${entry.fileName} cannot be read (${(e as Error).message})`, e);
@@ -174,6 +189,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
   } catch (e) {
     throw truncated(path, `its zip directory is missing (${(e as Error).message})`, e);
   }
+  const fh = await open(path, 'r');
   try {
     const entries = await listEntries(zip, path);
     const first = entries[0]?.fileName ?? '';
@@ -188,7 +204,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
     }
     const byteorder = byName.get(`${prefix}/byteorder`);
     if (byteorder) {
-      const order = new TextDecoder().decode(await readEntry(zip, byteorder, path)).trim();
+      const order = new TextDecoder().decode(await readEntry(zip, byteorder, path, fh)).trim();
       if (order !== 'little') {
         throw new TptError('WEIGHTS_BYTEORDER', `"${name}" stores ${order}-endian tensors`, {
           hint: 'Re-save it on a little-endian machine (any x86/ARM computer): `torch.save(torch.load(path), path)`.',
@@ -198,7 +214,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
 
     const storages = new Map<string, StorageRef>();
     const source = `${name}:${prefix}/data.pkl`;
-    const root = unpickle(await readEntry(zip, pickleEntry, path), {
+    const root = unpickle(await readEntry(zip, pickleEntry, path, fh), {
       source,
       resolveGlobal: (module, global) => resolveTorchGlobal(module, global, name),
       persistentLoad: (pid) => {
@@ -218,25 +234,21 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
       },
     });
 
-    const refs = collectTensorRefs(root);
-    const bytesByKey = new Map<string, Uint8Array>();
-    for (const ref of refs) {
-      const key = ref.storage.key;
-      if (bytesByKey.has(key)) continue;
-      const entry = byName.get(`${prefix}/data/${key}`);
-      if (!entry) throw truncated(path, `storage entry ${prefix}/data/${key} is missing`);
-      bytesByKey.set(key, await readEntry(zip, entry, path));
+    // one storage at a time: its bytes are dropped as soon as the tensors viewing it are materialised
+    const refsByKey = new Map<string, TensorRef[]>();
+    for (const ref of collectTensorRefs(root)) {
+      const list = refsByKey.get(ref.storage.key);
+      if (list) list.push(ref);
+      else refsByKey.set(ref.storage.key, [ref]);
     }
     const done = new Map<TensorRef, HostTensor>();
-    replaceTensors(root, (ref) => {
-      let t = done.get(ref);
-      if (!t) {
-        t = materializeTensor(ref, bytesByKey.get(ref.storage.key)!, name);
-        done.set(ref, t);
-      }
-      return t;
-    });
-    bytesByKey.clear();
+    for (const [key, refs] of refsByKey) {
+      const entry = byName.get(`${prefix}/data/${key}`);
+      if (!entry) throw truncated(path, `storage entry ${prefix}/data/${key} is missing`);
+      const bytes = await readEntry(zip, entry, path, fh);
+      for (const ref of refs) if (!done.has(ref)) done.set(ref, materializeTensor(ref, bytes, name));
+    }
+    replaceTensors(root, (ref) => done.get(ref)!);
 
     const hasCode = entries.some((e) => e.fileName.startsWith(`${prefix}/code/`));
     if (isScriptModule(root) || hasCode) {
@@ -244,7 +256,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
       for (const e of entries) {
         const m = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/code/(.+)\\.py$`).exec(e.fileName);
         if (!m) continue;
-        const text = new TextDecoder().decode(await readEntry(zip, e, path));
+        const text = new TextDecoder().decode(await readEntry(zip, e, path, fh));
         parseScriptClasses(m[1]!.replaceAll('/', '.'), text, classes);
       }
       const stateDict = root instanceof PickleObject ? scriptModuleStateDict(root, classes) : plainStateDict(root);
@@ -253,6 +265,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
     return { kind: 'pickle', prefix, root, stateDict: plainStateDict(root) };
   } finally {
     zip.close();
+    await fh.close();
   }
 }
 

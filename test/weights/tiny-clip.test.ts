@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { registerConvert } from '../../src/cli/convert.js';
 import { DROPPED_SCALAR_BUFFERS, inferClipArch, type ClipArch } from '../../src/weights/arch.js';
 import { convertClipCheckpoint } from '../../src/weights/convert.js';
 import type { HostTensor, StateDict } from '../../src/weights/host-tensor.js';
@@ -121,6 +123,26 @@ describe.skipIf(!have)('tiny CLIP fixture (TorchScript and state_dict forms)', (
     await expect(loadClipWeights(join(tmp, 'missing'))).rejects.toMatchObject({ code: 'WEIGHTS_NOT_FOUND', hint: expect.stringContaining('tpt convert') });
     await expect(loadClipWeights(tmp)).rejects.toMatchObject({ code: 'WEIGHTS_NOT_FOUND' });
     await expect(loadClipWeights(TINY + 'coop-tiny.pth.tar')).rejects.toMatchObject({ code: 'WEIGHTS_NOT_CLIP' });
+  });
+
+  test('the convert command parses its flags and prints what it wrote (in process)', async () => {
+    const out = join(tmp, 'command');
+    const program = new Command('tpt').exitOverride();
+    registerConvert(program);
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await program.parseAsync(['node', 'tpt', 'convert', '--clip', TINY + 'tiny-rn.fp16.pt', '--out', out]);
+    } finally {
+      spy.mockRestore();
+    }
+    const text = printed.join('');
+    expect(text).toMatch(/^wrote .*command \(\d+ files, [\d.]+ MB\) from tiny-rn\.fp16\.pt/);
+    expect(text).toContain('text: width 128, 2 heads, 2 layers, context 77, vocab 49408; embed dim 32');
+    expect((await readWeightsFolder(out)).stateDict.size).toBe(171);
   });
 
   test.skipIf(!existsSync(REPO + 'dist/cli/main.js'))('the CLI converts (node bin/tpt.js convert …)', () => {
