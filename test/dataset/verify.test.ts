@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatVerifyReport, verifyImageNetA } from '../../src/data/dataset-verify.js';
-import { main } from '../../src/cli/main.js';
+import { Command } from 'commander';
+import { registerDataset } from '../../src/cli/dataset.js';
+import { isTptError } from '../../src/errors.js';
 import { makeFixtureDataset, tempDir } from './fixture-dataset.js';
 
 let root: string;
@@ -66,8 +68,16 @@ describe('tpt dataset verify (exit codes)', () => {
       return true;
     });
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    // Only `tpt dataset` is registered (not the whole CLI, whose other commands are not under test here);
+    // a TptError's exitCode is what src/cli/main.ts returns for it.
+    const program = new Command('tpt').exitOverride();
+    registerDataset(program);
     try {
-      return { code: await main(['node', 'tpt', 'dataset', 'verify', ...args]), stdout };
+      await program.parseAsync(['node', 'tpt', 'dataset', 'verify', ...args]);
+      return { code: 0, stdout };
+    } catch (e) {
+      if (!isTptError(e)) throw e;
+      return { code: e.exitCode, stdout };
     } finally {
       out.mockRestore();
       err.mockRestore();
