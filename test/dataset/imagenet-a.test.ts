@@ -24,6 +24,10 @@ describe('ImageNet-A class list', () => {
     });
   });
 
+  it('has ASCII names only, so leaving out ftfy (see bpe-text-cleanup.ts) cannot change their prompts', () => {
+    for (const name of IMAGENET_A_CLASSNAMES) expect(name).toMatch(/^[\x20-\x7e]+$/);
+  });
+
   it('matches known entries of the seed', () => {
     expect(IMAGENET_A_CLASSES[0]).toEqual({ wnid: 'n01498041', name: 'stingray', label: 0 });
     expect(IMAGENET_A_CLASSES[199]).toEqual({ wnid: 'n12267677', name: 'acorn', label: 199 });
