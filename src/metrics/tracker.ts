@@ -8,9 +8,9 @@
  *   the seed adds float32 tensors to it;
  * - `confidence/difference` and `crossEntropy/difference` are float32 tensor differences in the seed,
  *   `KL/Base-TPT` a float64 difference of `.item()` values: each is reproduced with that rounding;
- * - `KL/*` is F.kl_div(log softmax, one-hot, batchmean), which for a one-hot target IS the cross-entropy;
- *   we write the cross-entropy there (the seed's float32 log(softmax) differs by rounding only), so that a
- *   stored sample (samples.jsonl, no logits) reproduces every event;
+ * - `KL/*` is F.kl_div(softmax.log(), one-hot, batchmean) = −log(softmax[target]); the seed takes the log
+ *   of the softmax rather than log_softmax, so we do too: −log(exp(−ce)), from the stored cross-entropy, so
+ *   that a stored sample (samples.jsonl, no logits) reproduces every event bit for bit;
  * - images of improved/worsened samples go under `Improved_Images/img_{i}:{target}-{classname}` with
  *   step = the TARGET CLASS (the seed passes `target_class` where add_image expects the step). The seed also
  *   passes `i` as the wall time, stamping its images a few seconds after 1970; we keep the real wall time
@@ -148,10 +148,8 @@ export class MetricsTracker {
     const w = this.writer;
     if (w === null) return;
     const i = r.step;
-    // KL(one_hot(target) || softmax) = −log softmax[target] = the cross-entropy. The seed's float32
-    // log(softmax(x)) differs from it only by rounding (or is inf where softmax underflows in float32).
-    const klBase = r.base.ce;
-    const klTpt = r.tpt.ce;
+    const klBase = klFromCrossEntropy(r.base.ce);
+    const klTpt = klFromCrossEntropy(r.tpt.ce);
     w.addScalar('Loss/value', r.loss, i);
     w.addScalar('confidence/Base', m.base.conf, i);
     w.addScalar('confidence/TPT_coop', m.tpt.conf, i);
@@ -331,6 +329,11 @@ export class MetricsTracker {
       throw new Error(`MetricsTracker: target ${target} is not a class index below ${this.nClasses}`);
     }
   }
+}
+
+/** −log(softmax[target]) as the seed computes it: the log of the probability, not the log-softmax. */
+export function klFromCrossEntropy(ce: number): number {
+  return -Math.log(Math.exp(-ce));
 }
 
 function changeOf(base: PredictionMetrics, tpt: PredictionMetrics, target: number): -1 | 0 | 1 {
