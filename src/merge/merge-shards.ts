@@ -7,18 +7,16 @@
  * - summary.json: recomputed from the merged records by the engine's `summarizeRecords`; time is the shards'
  *   total, so seconds per sample stays a per-sample cost;
  * - a fresh TensorBoard event file: Config text, HParams session, every step's scalars in index order, the
- *   final statistics — regenerated from the records with the tracker, as the unsharded run writes them —
- *   and the shards' improved/worsened images copied over (those cannot be regenerated from the records).
+ *   final statistics — regenerated from the records by the tracker's `updateFromRecord`, which writes what
+ *   `update` writes for the same sample — and the shards' improved/worsened images copied over verbatim
+ *   (images are not in the records, so they cannot be regenerated).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TptError } from '../errors.js';
 import { EventWriter } from '../metrics/event-writer.js';
-import { decodeEvent } from '../metrics/event-schema.js';
-import type { EventObject } from '../metrics/event-schema.js';
-import { configToHparams } from '../metrics/hparams.js';
-import { FINAL_ACCURACY_TAGS, MetricsTracker } from '../metrics/tracker.js';
-import { parseRecords } from '../metrics/tfevents.js';
+import { readEventDir } from '../metrics/event-reader.js';
+import { MetricsTracker } from '../metrics/tracker.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { writeFileAtomic, writeJsonAtomic } from '../run/atomic-write.js';
 import type { SampleRecord, SkippedRecord } from '../run/records.js';
@@ -30,7 +28,6 @@ import type { RunSummary } from '../run/summary.js';
 import type { TptConfig } from '../config/schema.js';
 import { configJsonText } from '../tta/coordinator.js';
 import { VERSION } from '../version.js';
-import { CumulativeChange, writeSampleStepFromRecord } from './replay-events.js';
 import { checkShardSet, readShardFolder } from './shard-set.js';
 import type { ShardFolder } from './shard-set.js';
 
@@ -60,43 +57,44 @@ function refuseUsedFolder(out: string): void {
 
 const IMAGE_TAG = /^(Improved|Worsened)_Images\/img_(\d+):/;
 
-/** The shards' improved/worsened image events, by sample index. */
-function collectImageEvents(shards: readonly ShardFolder[]): Map<number, EventObject[]> {
-  const byIndex = new Map<number, EventObject[]>();
+/** The shards' improved/worsened image events (serialized, to copy verbatim), by sample index. */
+function collectImageEvents(shards: readonly ShardFolder[]): Map<number, Uint8Array[]> {
+  const byIndex = new Map<number, Uint8Array[]>();
   for (const shard of shards) {
-    for (const name of readdirSync(shard.dir).filter((n) => n.includes('tfevents')).sort()) {
-      const { records } = parseRecords(readFileSync(join(shard.dir, name)), join(shard.dir, name));
-      for (const data of records) {
-        const event = decodeEvent(data);
-        const tag = event.summary?.value[0]?.tag;
-        const match = tag === undefined ? null : IMAGE_TAG.exec(tag);
-        if (!match || !event.summary?.value[0]?.image) continue;
+    for (const file of readEventDir(shard.dir)) {
+      for (const event of file.events) {
+        const value = event.values[0];
+        const match = value?.kind === 'image' ? IMAGE_TAG.exec(value.tag) : null;
+        if (!match) continue;
         const index = Number(match[2]);
-        byIndex.set(index, [...(byIndex.get(index) ?? []), event]);
+        byIndex.set(index, [...(byIndex.get(index) ?? []), event.bytes]);
       }
     }
   }
   return byIndex;
 }
 
-/** Writes the merged run's event file; returns its path and the number of images copied. */
-function writeMergedEvents(out: string, config: TptConfig, samples: readonly SampleRecord[], images: Map<number, EventObject[]>): { path: string; images: number } {
+/**
+ * Writes the merged run's event file as an unsharded run writes its own (see coordinator/run-session):
+ * Config text, HParams session start, each sample's step in index order, write_info, session end.
+ */
+function writeMergedEvents(out: string, config: TptConfig, samples: readonly SampleRecord[], images: Map<number, Uint8Array[]>): { path: string; images: number } {
   const writer = EventWriter.create(out);
   try {
     writer.addText('Config', configJsonText(config));
-    writer.addHparams({ hparams: configToHparams(config as unknown as Record<string, unknown>), metricTags: [...FINAL_ACCURACY_TAGS] });
+    // saveImgs false: images are copied from the shards below, not drawn again
     const tracker = new MetricsTracker({ writer, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
-    const cumulative = new CumulativeChange();
+    tracker.startHparamsSession(config as unknown as Record<string, unknown>);
     let copied = 0;
     for (const record of samples) {
-      writeSampleStepFromRecord(writer, tracker, record, cumulative);
-      for (const event of images.get(record.index) ?? []) {
-        writer.addEvent(event);
+      tracker.updateFromRecord({ step: record.index, target: record.target, base: record.base, tpt: record.tpt, loss: record.loss });
+      for (const bytes of images.get(record.index) ?? []) {
+        writer.addEventBytes(bytes);
         copied++;
       }
     }
     tracker.writeInfo();
-    writer.addHparamsEnd({ status: 'success' });
+    tracker.endHparamsSession({ status: 'success' });
     return { path: writer.path, images: copied };
   } finally {
     writer.close();
