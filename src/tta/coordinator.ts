@@ -7,9 +7,7 @@ import { createAugmenter } from '../data/augmenters.js';
 import { openImageNetA } from '../data/dataset.js';
 import { TptError } from '../errors.js';
 import { LOSSES } from '../losses/registry.js';
-import { configToHparams } from '../metrics/hparams.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
-import { FINAL_ACCURACY_TAGS } from '../metrics/tracker.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
@@ -126,10 +124,10 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
       });
       const configText = configJsonText(config);
-      if (start === 0) {
-        session.events.addText('Config', configText);
-        session.events.addHparams({ hparams: configToHparams(config), metricTags: [...FINAL_ACCURACY_TAGS] });
-      }
+      // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
+      // the run (same values, so TensorBoard shows one session).
+      if (start === 0) session.events.addText('Config', configText);
+      session.tracker.startHparamsSession(config);
       log.logger.info(
         { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
         folder.resumed ? 'run resumed' : 'run started',

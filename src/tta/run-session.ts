@@ -141,7 +141,7 @@ export class RunSession {
   close(complete: boolean): RunSummary {
     if (complete) {
       this.tracker.writeInfo();
-      this.events.addHparamsEnd({ status: 'success' });
+      this.tracker.endHparamsSession({ status: 'success' });
     }
     this.events.close();
     this.samplesOut.close();
