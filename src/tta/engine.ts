@@ -34,6 +34,15 @@ export interface TuningOutcome {
   tptLogits: Float32Array;
   /** Loss value of the last tuning step (the seed's `loss.item()`; its initial 0.0 when there is no step). */
   loss: number;
+  /** Where the sample's time went (`tpt bench` reports it; results never depend on it). */
+  seconds: PhaseSeconds;
+}
+
+/** Seconds per phase of one sample: image tower (all views), tuning steps, and base + TPT evaluation. */
+export interface PhaseSeconds {
+  imageTower: number;
+  tuning: number;
+  evaluation: number;
 }
 
 export interface TunerSettings {
@@ -65,6 +74,8 @@ export class TestTimeTuner {
     model.resetContext();
     this.optimizer.reset();
 
+    // Every phase ends in a host read or a synchronous kernel, so the clock sees its work (wasm, cpu).
+    const t0 = performance.now();
     // 2. [V, S, S, 3] → [V, E]
     const features = tf.tidy(() => model.encodeImages(tf.tensor4d(views.data, [views.count, views.size, views.size, 3])));
     try {
@@ -73,12 +84,17 @@ export class TestTimeTuner {
       try {
         // 3. Base text features do not depend on the sample; the model caches them.
         const baseLogits = this.logitsOf(originalFeatures, model.initialTextFeatures());
+        const t1 = performance.now();
         // 4.
         let loss = 0.0;
         for (let step = 0; step < this.settings.ttaSteps; step++) loss = this.tuningStep(features);
+        const t2 = performance.now();
         // 5.
         const tptLogits = tf.tidy(() => this.logitsOf(originalFeatures, model.textFeatures()));
-        return { baseLogits, tptLogits, loss };
+        const t3 = performance.now();
+        // The base logits' host read waits for the image tower; their own cost is one [1, E]×[E, C] product.
+        const seconds = { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 };
+        return { baseLogits, tptLogits, loss, seconds };
       } finally {
         originalFeatures.dispose();
       }
