@@ -11,3 +11,4 @@ $PY scripts/fixtures/make_pickle_cases.py
 $PY scripts/fixtures/make_tracker_goldens.py
 $PY scripts/fixtures/make_view_goldens.py
 $PY scripts/fixtures/make_tfevents_goldens.py
+$PY scripts/fixtures/make_model_goldens.py

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradient functions (the tfjs umbrella package does); TPT differentiates the text tower.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core alone registers no gradient functions that plain Node can load; TPT differentiates the text tower.
+import './gradients.js';
 import { ImageTower } from './image-tower.js';
 import { takeParam } from './model-weights.js';
 import type { ModelArch, ModelWeights } from './model-weights.js';

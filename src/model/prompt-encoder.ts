@@ -3,6 +3,14 @@ import type { PromptLearner } from './prompt-learner.js';
 import { slotCtxIndex } from './prompt-learner.js';
 import type { TextTower } from './text-tower.js';
 
+/**
+ * [1, L, W] → [n, L, W] by a broadcasting multiply with ones: exact, and its gradient is a plain sum over the
+ * copies (tf.broadcastTo runs Tile, whose tfjs gradient slices every copy).
+ */
+function repeatRows(rows: tf.Tensor3D, n: number): tf.Tensor3D {
+  return tf.mul(tf.ones([n, 1, 1]), rows);
+}
+
 /** A run of consecutive prompt rows with one source: constant token embeddings, or context vectors from..from+length−1. */
 type Segment = { kind: 'tokens'; rows: tf.Tensor } | { kind: 'ctx'; from: number; length: number };
 
@@ -119,8 +127,8 @@ export class PromptEncoder {
         ) as tf.Tensor3D; // [n, nCls] × [nCls, nCtx·W] → [n, nCtx, W]
         return tf.slice(classContexts, [0, s.from, 0], [n, s.length, w]);
       }
-      const rows = tf.slice(learner.ctx, [s.from, 0], [s.length, w]); // shared context [len, W]
-      return tf.broadcastTo(tf.reshape(rows, [1, s.length, w]), [n, s.length, w]) as tf.Tensor3D; // [1, len, W] → [n, len, W]
+      const rows: tf.Tensor3D = tf.reshape(tf.slice(learner.ctx, [s.from, 0], [s.length, w]), [1, s.length, w]); // shared context [1, len, W]
+      return repeatRows(rows, n);
     });
     return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
   }
@@ -153,7 +161,7 @@ export class PromptEncoder {
     const { prefix, suffix } = this.fullConstants();
     const suffixLength = suffix.shape[1];
     if (learner.classTokenPosition === 'end') {
-      const ctx = learner.csc ? learner.ctx : tf.broadcastTo(tf.reshape(learner.ctx, [1, n, w]), [c, n, w]); // [nCtx, W] → [C, nCtx, W]
+      const ctx = learner.csc ? learner.ctx : repeatRows(tf.reshape(learner.ctx, [1, n, w]), c); // [nCtx, W] → [1, nCtx, W] → [C, nCtx, W]
       return tf.concat([prefix, ctx as tf.Tensor3D, suffix], 1);
     }
     const prompts = learner.classnames.map((_, i): tf.Tensor3D => {
