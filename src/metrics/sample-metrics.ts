@@ -27,11 +27,20 @@ export function logSoftmax64(logits: ArrayLike<number>): Float64Array {
   return out;
 }
 
-/** The k largest entries' indices, largest first; ties keep the lower index first. */
+/**
+ * The k largest entries' indices, largest first, NaN counting as the largest (as in torch.topk). torch does not
+ * promise an order among equal values; we keep the lower index first (a stable sort), which is what its CPU
+ * kernel gives for small rows. Fewer than k entries give them all (the seed, with 200 classes, never has that).
+ */
 export function topK(values: ArrayLike<number>, k: number): number[] {
   const indices = Array.from({ length: values.length }, (_, i) => i);
-  // Array.prototype.sort is stable, so equal values stay in index order.
-  indices.sort((a, b) => (values[b] as number) - (values[a] as number));
+  // Array.prototype.sort is stable, so equal keys stay in index order.
+  indices.sort((a, b) => {
+    const va = values[a] as number;
+    const vb = values[b] as number;
+    if (Number.isNaN(va) || Number.isNaN(vb)) return Number(Number.isNaN(vb)) - Number(Number.isNaN(va));
+    return vb > va ? 1 : vb < va ? -1 : 0;
+  });
   return indices.slice(0, Math.min(k, values.length));
 }
 

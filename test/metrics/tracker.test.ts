@@ -195,6 +195,7 @@ describe("MetricsTracker against the seed's tracker (goldens from scripts/fixtur
 describe('per-sample metrics', () => {
   it('breaks ties like torch on CPU: first index for max, lower index first in top-5', () => {
     expect(topK([1, 3, 3, 2, 3, 0], 5)).toEqual([1, 2, 4, 3, 0]);
+    expect(topK([1, NaN, Infinity, -Infinity, 2, NaN], 6)).toEqual([1, 5, 2, 4, 0, 3]);
     const d = predictionMetrics(Float32Array.from([2, 5, 5, 1, 0, -1]), 2);
     expect(d.pred).toBe(1);
     expect(d.top5).toEqual([1, 2, 0, 3, 4]);
