@@ -6,7 +6,8 @@
  * - the embedded ICC profile is ignored (`ignoreIcc`), since PIL's convert('RGB') leaves pixel values as stored;
  * - alpha is dropped without compositing on a background, as convert('RGB') does;
  * - palette images are expanded, greyscale replicated to three channels;
- * - 16-bit samples keep their high byte (libvips' cast, and PIL's 16-bit RGB raw modes);
+ * - 16-bit colour samples keep their high byte (libvips' cast, and PIL's 16-bit RGB raw modes), while
+ *   16-bit greyscale is clipped to 255, as PIL's mode I → RGB conversion does;
  * - CMYK is converted with PIL's own formula (R = 255 − C − K + C·K/255 in its integer form) instead of
  *   through an ICC transform.
  * Baseline JPEGs decode with libjpeg-turbo's default (islow IDCT, fancy upsampling) on both sides, which makes
@@ -64,6 +65,18 @@ export async function decodeImage(source: string | Buffer): Promise<RgbImage> {
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 4) throw new Error(`CMYK decode gave ${info.channels} channels`);
       return { width: info.width, height: info.height, data: cmykToRgbLikePil(data, info.width * info.height) };
+    }
+    if (meta.channels === 1 && meta.depth === 'ushort') {
+      // PIL opens 16-bit greyscale as mode I/I;16 and convert('RGB') clips each value to 255 (no scaling).
+      const { data, info } = await sharp(input, options)
+        .toColourspace('grey16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 1) throw new Error(`16-bit greyscale decode gave ${info.channels} channels`);
+      const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+      const rgb = new Uint8Array(samples.length * 3);
+      samples.forEach((v, i) => rgb.fill(v > 255 ? 255 : v, i * 3, i * 3 + 3));
+      return { width: info.width, height: info.height, data: rgb };
     }
     const { data, info } = await sharp(input, options)
       .removeAlpha()
