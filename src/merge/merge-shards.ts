@@ -26,7 +26,9 @@ import { generateRunName } from '../run/run-name.js';
 import { summarizeRecords } from '../run/summary.js';
 import type { RunSummary } from '../run/summary.js';
 import type { TptConfig } from '../config/schema.js';
-import { configJsonText } from '../tta/coordinator.js';
+import { floatConfigKeys } from '../config/describe.js';
+import { PyFloat, pythonJsonDumps } from '../metrics/python-json.js';
+import type { PyJson } from '../metrics/python-json.js';
 import { VERSION } from '../version.js';
 import { checkShardSet, readShardFolder } from './shard-set.js';
 import type { ShardFolder } from './shard-set.js';
@@ -55,6 +57,17 @@ function refuseUsedFolder(out: string): void {
   }
 }
 
+/**
+ * The `Config` text as `tpt run` writes it (coordinator's `configJsonText`: the seed's
+ * `json.dumps(vars(args), indent=4)`, floats as Python floats). Restated here so that merging needs no
+ * tfjs engine; the end-to-end merge test compares the two runs' texts.
+ */
+function configText(config: TptConfig): string {
+  const floats = new Set<string>(floatConfigKeys());
+  const entries = Object.entries(config).map(([k, v]) => [k, floats.has(k) && typeof v === 'number' ? new PyFloat(v) : (v as PyJson)]);
+  return pythonJsonDumps(Object.fromEntries(entries) as PyJson, 4);
+}
+
 const IMAGE_TAG = /^(Improved|Worsened)_Images\/img_(\d+):/;
 
 /** The shards' improved/worsened image events (serialized, to copy verbatim), by sample index. */
@@ -81,7 +94,7 @@ function collectImageEvents(shards: readonly ShardFolder[]): Map<number, Uint8Ar
 function writeMergedEvents(out: string, config: TptConfig, samples: readonly SampleRecord[], images: Map<number, Uint8Array[]>): { path: string; images: number } {
   const writer = EventWriter.create(out);
   try {
-    writer.addText('Config', configJsonText(config));
+    writer.addText('Config', configText(config));
     // saveImgs false: images are copied from the shards below, not drawn again
     const tracker = new MetricsTracker({ writer, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
     tracker.startHparamsSession(config as unknown as Record<string, unknown>);
