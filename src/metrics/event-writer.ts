@@ -26,7 +26,7 @@ export interface EventWriterOptions {
   filenameSuffix?: string;
   /** Records queued before a write (torch: max_queue=10). */
   maxQueue?: number;
-  /** Longest time a record waits in the queue (torch: flush_secs=120; shorter here so a killed run loses less). */
+  /** Longest time a record waits in the queue; default 5 (torch: flush_secs=120; shorter here so a killed run loses less). */
   flushSecs?: number;
   /** Wall clock in seconds; tests pin it. */
   clock?: () => number;
@@ -67,7 +67,8 @@ export class EventWriter {
       } catch (error) {
         this.backgroundError ??= error;
       }
-    }, Math.max(this.flushMs, 100));
+      // setInterval takes at most 2^31−1 ms (longer delays silently become 1 ms).
+    }, Math.min(Math.max(this.flushMs, 100), 2 ** 31 - 1));
     this.timer.unref();
   }
 
