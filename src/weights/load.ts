@@ -6,6 +6,8 @@ import type { HostTensor, StateDict } from './host-tensor.js';
 import { MANIFEST_FILE, readWeightsFolder } from './manifest.js';
 import { assertReadableFile, readCoopContext, readTorchFile } from './torch-file.js';
 
+export { readCoopContext };
+
 /** CLIP weights ready for the model: what `tpt convert` writes and every weights-taking command reads. */
 export interface ClipWeights {
   arch: ClipArch;

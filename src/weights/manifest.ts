@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TptError } from '../errors.js';
 import { assertClipShapes, type ClipArch } from './arch.js';
@@ -100,6 +100,8 @@ export interface WrittenFolder {
 /** Writes `w` (and the CoOp ctx and BPE vocabulary it names) as a weights folder. */
 export async function writeWeightsFolder(dir: string, w: ClipWeights): Promise<WrittenFolder> {
   await mkdir(dir, { recursive: true });
+  // shards of an earlier conversion (another shard count) would linger beside the new manifest
+  for (const f of await readdir(dir)) if (/^group\d+-shard\d+of\d+\.bin$/.test(f)) await unlink(join(dir, f));
   const tensors: [string, HostTensor][] = [...w.stateDict];
   if (w.coopCtx) tensors.push([COOP_CTX_NAME, w.coopCtx]);
   const specs = tensors.map(([name, t]) => manifestSpec(name, t));

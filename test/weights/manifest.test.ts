@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -89,6 +89,15 @@ describe('weights folder', () => {
     } finally {
       tf.dispose(decoded);
     }
+  });
+
+  test('re-converting into the same folder leaves no stale shards', async () => {
+    const dir = join(tmp, 'again');
+    await writeWeightsFolder(dir, syntheticWeights());
+    writeFileSync(join(dir, 'group1-shard7of9.bin'), 'old');
+    writeFileSync(join(dir, 'notes.txt'), 'kept');
+    await writeWeightsFolder(dir, syntheticWeights());
+    expect(readdirSync(dir).sort()).toEqual(['group1-shard1of1.bin', 'model.json', 'notes.txt']);
   });
 
   test('a folder with a missing shard or a foreign model.json is refused with a hint', async () => {

@@ -126,6 +126,9 @@ describe('readTorchFile: refusals and damaged files', () => {
     const j = await readError(jpeg);
     expect(j.code).toBe('WEIGHTS_NOT_CHECKPOINT');
     expect(j.message).toMatch(/JPEG/);
+    const pickled = join(tmp, 'plain.pkl');
+    writeFileSync(pickled, Uint8Array.from([0x80, 0x04, 0x4b, 0x01, 0x2e]));
+    expect((await readError(pickled)).message).toMatch(/plain Python pickle/);
     const empty = join(tmp, 'empty.pt');
     writeFileSync(empty, new Uint8Array(0));
     expect((await readError(empty)).message).toMatch(/empty/);
