@@ -66,7 +66,7 @@ export function summaryText(status: RunStatus, summary: RunSummary, runDir: stri
     `  TPT      ${percent(summary.top1_tpt).padStart(8)}  ${percent(summary.top5_tpt).padStart(8)}  ${summary.ece_tpt.toFixed(4)}`,
     `  TPT fixed ${summary.improved} base error(s) and broke ${summary.worsened} correct base prediction(s).`,
     `Results: ${runDir}/ (samples.jsonl, summary.json, TensorBoard events, log.jsonl)`,
-    `TensorBoard: tensorboard --logdir ${outDir}   (pip install tensorboard; or: npx tensorboard --logdir ${outDir})`,
+    `Open in TensorBoard: tensorboard --logdir ${outDir}   (TensorBoard is a Python tool: pip install tensorboard)`,
   ];
   if (status === 'interrupted') lines.push('Run the same command again to continue where it stopped; add --fresh to start over.');
   return `${lines.join('\n')}\n`;

@@ -140,7 +140,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         seed: config.seed,
         backend: backend.detail,
         weights: `${config.clip_weights} (${loaded.weights.source})`,
-        arch: `${config.arch}; weights: ${loaded.weights.arch.imageResolution}px input, ${loaded.weights.arch.embedDim}-d embedding`,
+        arch: `${config.arch} in the config; the weights take ${loaded.weights.arch.imageResolution}px images, ${loaded.weights.arch.embedDim}-d embedding`,
         coop: config.coop_weight_path === '' ? `none (ctx_init "${config.ctx_init}")` : config.coop_weight_path,
         vocabulary: loaded.vocabulary,
         dataset: {

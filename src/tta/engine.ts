@@ -100,6 +100,8 @@ export class TestTimeTuner {
       }
     } finally {
       features.dispose();
+      // The moments are only needed within the sample; freeing them now keeps nothing alive between samples.
+      this.optimizer.reset();
     }
   }
 
