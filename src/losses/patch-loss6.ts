@@ -15,7 +15,7 @@ export function patchLoss6(outputs: tf.Tensor2D, ctx: LossContext): tf.Scalar {
     const meanPerGroup = tf.mean(allGroups(outputs, ctx), 1) as tf.Tensor2D; // [G, n_aug+1, C] -> [G, C]
     const logProbPerGroup = logSoftmax(meanPerGroup, 1);
     const entropyPerGroup = tf.neg(tf.sum(tf.mul(logProbPerGroup, tf.exp(logProbPerGroup)), -1)); // [G]
-    const weights = tf.expandDims(tf.exp(tf.mul(-alpha, entropyPerGroup)), 1); // [G] -> [G, 1]
+    const weights = tf.reshape(tf.exp(tf.mul(-alpha, entropyPerGroup)), [-1, 1]); // [G] -> [G, 1] (reshape: ExpandDims has no registered gradient)
     const logProbOutput = logSoftmax(tf.mean(tf.mul(logProbPerGroup, weights), 0), 0); // [C]
     return tf.neg(tf.sum(tf.mul(logProbOutput, tf.exp(logProbOutput)), 0)) as tf.Scalar;
   });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradient functions; every loss (all built on this module) needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core alone registers no gradient functions (its own registrations are not loadable by plain Node);
+// every loss is built on this module and needs them.
+import '../model/gradients.js';
 
 /**
  * The seed's confidence selection and marginal entropy (notebook §7.3), written so that gradients work on the
