@@ -52,7 +52,14 @@ export function clipWeightsFromStateDict(raw: StateDict, source: string): ClipWe
       stateDict.set(name, t);
     }
   }
-  const arch = inferClipArch(new Map([...stateDict].map(([k, t]) => [k, t.shape])));
+  let arch: ClipArch;
+  try {
+    arch = inferClipArch(new Map([...stateDict].map(([k, t]) => [k, t.shape])));
+  } catch (e) {
+    // name the file: the user may have passed several
+    if (e instanceof TptError) throw new TptError(e.code, `"${source}": ${e.message}`, { hint: e.hint ?? '', cause: e });
+    throw e;
+  }
   return { arch, stateDict, source };
 }
 
