@@ -27,6 +27,7 @@ import { configToHparams, type HparamsSessionEnd } from './hparams.js';
 import type { RgbImage } from './png.js';
 import { pythonJsonDumps } from './python-json.js';
 import { predictionMetrics, type PredictionMetrics } from './sample-metrics.js';
+import type { ChwFloatImage } from './summaries.js';
 
 export interface SampleMetrics {
   base: PredictionMetrics;
@@ -43,8 +44,12 @@ export interface TrackerUpdate {
   tptLogits: Float32Array;
   /** The TPT loss value of the (last) tuning step. */
   loss: number;
-  /** The original image (the seed's `view_img`), needed only when saveImgs and the prediction changed. */
-  viewImage?: RgbImage;
+  /**
+   * The original image (the seed's `view_img` = TF.to_tensor(img)), needed only when saveImgs and the
+   * prediction changed. A uint8 RGB image is written as it is; a float CHW one is scaled like torch's add_image
+   * (both give the same pixels: uint8 → /255 → ×255 → truncate is exact for every value).
+   */
+  viewImage?: RgbImage | ChwFloatImage;
 }
 
 /** What `replay` needs from an earlier sample: a samples.jsonl line with its index as `step`. */
@@ -58,7 +63,7 @@ export interface ReplayRecord {
 /** A stored sample with what `updateFromRecord` needs to write its events. */
 export interface RecordedSample extends ReplayRecord {
   loss: number;
-  viewImage?: RgbImage | undefined;
+  viewImage?: RgbImage | ChwFloatImage | undefined;
 }
 
 export interface TrackerOptions {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventWriter } from '../../src/metrics/event-writer.js';
 import { readEventDir, readEventFile } from '../../src/metrics/event-reader.js';
 import { configToHparams } from '../../src/metrics/hparams.js';
+import { chwFloatToRgb } from '../../src/metrics/summaries.js';
 import { decodeFileIndependent, decodeHparamsIndependent, splitRecords } from './independent-decoder.js';
 
 let dir: string;
@@ -80,6 +81,13 @@ describe('EventWriter', () => {
     const decoded2 = await sharp(second?.values[0]?.image?.png as Uint8Array).raw().toBuffer();
     // pixel 0: (0.5, -0.1, 0.999) → (127, 0, 254); pixel 1: (1.2, 1.0, 0.0) → (255, 255, 0)
     expect([...decoded2]).toEqual([127, 0, 254, 255, 255, 0]);
+  });
+
+  it("recovers every uint8 value from TF.to_tensor's float (v/255 in float32), as torch's add_image does", () => {
+    const values = Float32Array.from({ length: 256 * 3 }, (_, k) => Math.fround((k % 256) / 255));
+    const rgb = chwFloatToRgb({ channels: 3, height: 16, width: 16, data: values });
+    // CHW plane c holds values c*256..c*256+255 → pixel p, channel c = p.
+    expect([...rgb.data].filter((v, k) => v !== Math.floor(k / 3))).toEqual([]);
   });
 
   it('writes an HParams session that decodes with the plugin field numbers', () => {
