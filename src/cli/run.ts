@@ -33,8 +33,8 @@ function configKeyList(): string {
   return CONFIG_KEYS.map((key) => `  ${key.padEnd(width)}  ${JSON.stringify(defaults[key])}`).join('\n');
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export function registerRun(program: Command): void {
@@ -42,16 +42,16 @@ export function registerRun(program: Command): void {
     .command('run')
     .summary('test-time prompt tuning over ImageNet-A, as the seed notebook runs it')
     .description(
-      'Tunes CLIP\'s prompt context on each test image (episodic TPT: reset, one AdamW step on the loss over the\n' +
-        'augmented views, re-score) and records base and TPT predictions per sample, TensorBoard scalars and a summary.\n' +
+      "Tunes CLIP's prompt context on each test image (episodic TPT: reset, one AdamW step on the loss over the " +
+        'augmented views, re-score) and records base and TPT predictions per sample, TensorBoard scalars and a summary. ' +
         'Ctrl-C stops after the current sample; running the same command again resumes.',
     )
     .option('-c, --config <file>', 'JSON config file (any subset of the keys below; see configs/)')
-    .option('-s, --set <key=value>', 'override one config key; repeat for more', collect, [] as string[])
+    .option('-s, --set <key=value>', 'override one config key; repeat for more', collect)
     .option('--fresh', 'start over: delete earlier results of this config in its run folder')
     .addHelpText('after', () => `${EXAMPLES}${configKeyList()}\n\nThe full reference with meanings is in the README (generated from the schema).\n`)
-    .action(async (opts: { config?: string; set: string[]; fresh?: boolean }) => {
-      const config = loadConfig(opts.config, opts.set);
+    .action(async (opts: { config?: string; set?: string[]; fresh?: boolean }) => {
+      const config = loadConfig(opts.config, opts.set ?? []);
       const controller = new AbortController();
       const onSigint = () => {
         if (controller.signal.aborted) {
