@@ -1,3 +1,4 @@
+import { TptError } from '../errors.js';
 import { crossentropyHard1Loss } from './crossentropy-hard1.js';
 import { crossentropyHard5Loss } from './crossentropy-hard5.js';
 import { crossentropySoftLoss } from './crossentropy-soft.js';
@@ -88,4 +89,17 @@ export const LOSS_NAMES = Object.keys(LOSSES) as [LossName, ...LossName[]];
 
 export function isLossName(name: string): name is LossName {
   return Object.prototype.hasOwnProperty.call(LOSSES, name);
+}
+
+/**
+ * Throws a TptError (code CONFIG) when `name` cannot work with this configuration and view count; the
+ * engine calls it before the first sample, where the seed would produce NaN losses or crash mid-run.
+ */
+export function assertLossConfig(name: LossName, ctx: LossContext, viewCount: number): void {
+  const problem = LOSSES[name].validate(ctx, viewCount);
+  if (problem !== undefined) {
+    throw new TptError('CONFIG', `loss ${name} cannot run with ${viewCount} views per image: ${problem}`, {
+      hint: 'Change the config as described (e.g. `--set selection_p_all=0.2`), or choose another `loss`.',
+    });
+  }
 }

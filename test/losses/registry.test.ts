@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LOSSES, LOSS_NAMES, isLossName } from '../../src/losses/registry.js';
+import { LOSSES, LOSS_NAMES, assertLossConfig, isLossName } from '../../src/losses/registry.js';
+import { TptError } from '../../src/errors.js';
 import type { LossContext } from '../../src/losses/types.js';
 
 const seedDefaults = { selection_p_all: 0.1, selection_p_patch: 0.9, alpha_exponential_weightening: 1 };
@@ -70,5 +71,19 @@ describe('loss registry', () => {
     expect(LOSSES.patch_loss5.validate(patches(2, 5), patchViews(2, 5))).toBeUndefined();
     expect(LOSSES.patch_loss6.validate(patches(0, 4), 5)).toBeUndefined();
     expect(LOSSES.patch_loss6.validate(patches(4, 16), 64)).toMatch(/not a multiple of 5/);
+  });
+
+  it('assertLossConfig throws a TptError with the reason and a hint', () => {
+    expect(() => assertLossConfig('defaultTPT', augmenterTpt(63), 64)).not.toThrow();
+    let caught: unknown;
+    try {
+      assertLossConfig('defaultTPT', augmenterTpt(4), 5);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(TptError);
+    expect((caught as TptError).code).toBe('CONFIG');
+    expect((caught as TptError).message).toMatch(/loss defaultTPT cannot run with 5 views per image: .*int\(5·0\.1\) = 0/);
+    expect((caught as TptError).hint).toMatch(/selection_p_all/);
   });
 });
