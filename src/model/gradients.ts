@@ -58,14 +58,15 @@ function reduceGrad(dy: Tensor, x: Tensor, axes: number[]): Tensor {
   return tf.mul(tf.reshape(dy, expanded), tf.ones(x.shape, 'float32'));
 }
 
-function minMaxGrad(kernelName: string): GradConfig {
+/** Max names its axes `reductionIndices`, Min names them `axis` (tfjs-core's kernel attributes). */
+function minMaxGrad(kernelName: string, axisAttr: 'reductionIndices' | 'axis'): GradConfig {
   return {
     kernelName,
     inputsToSave: ['x'],
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs: NamedAttrMap) => {
       const [x, y0] = saved as [Tensor, Tensor];
-      const axes = tf.util.parseAxisParam(attrs['reductionIndices'] as number | number[], x.shape);
+      const axes = tf.util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape);
       const y = y0.rank < x.rank ? tf.reshape(y0, expandShapeToKeepDim(y0.shape, axes)) : y0;
       const g = (dy as Tensor).rank < x.rank ? tf.reshape(dy as Tensor, expandShapeToKeepDim((dy as Tensor).shape, axes)) : (dy as Tensor);
       return { x: () => tf.mul(g, tf.cast(tf.equal(x, y), g.dtype)) };
@@ -145,8 +146,8 @@ const CONFIGS: GradConfig[] = [
       return { x: () => tf.div(reduceGrad(dy as Tensor, x, axes), reduceSize) };
     },
   },
-  minMaxGrad(tf.Max),
-  minMaxGrad(tf.Min),
+  minMaxGrad(tf.Max, 'reductionIndices'),
+  minMaxGrad(tf.Min, 'axis'),
   {
     kernelName: tf.Reshape,
     inputsToSave: ['x'],
