@@ -38,6 +38,13 @@ describe('readTorchFile: tensors', () => {
     for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
   });
 
+  test('protocol 4 pickles (torch.save(pickle_protocol=4)) read the same', async () => {
+    const file = await readTorchFile(FIXTURES + 'views-p4.pt');
+    const expected = readExpected('views.expected.json');
+    expect([...file.stateDict.keys()]).toEqual(Object.keys(expected));
+    for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
+  });
+
   test('a CoOp-style nested checkpoint: state_dict tensors plus the trainer objects around them', async () => {
     const file = await readTorchFile(FIXTURES + 'nested.pth.tar');
     expect(file.prefix).toBe('nested.pth');
