@@ -9,6 +9,7 @@
  * where view 0 = Normalize(base(original)) and base = Resize(S, bicubic) + CenterCrop(S).
  * With AugMix off the copies are identical, as in the seed.
  */
+import { TptError } from '../errors.js';
 import { augmix } from './augmix.js';
 import type { RgbImage } from './image.js';
 import type { Rng } from './rng.js';
@@ -46,6 +47,12 @@ export function cropPatchesWithOverlap(image: RgbImage, nPatches: number, overla
   const { width, height } = image;
   const partWidth = Math.floor(width / n);
   const partHeight = Math.floor(height / n);
+  if (partWidth === 0 || partHeight === 0) {
+    // The seed would crash here too (an empty crop makes Resize divide by zero).
+    throw new TptError('IMAGE_TOO_SMALL', `A ${width}x${height} image cannot be cut into a ${n}x${n} patch grid`, {
+      hint: 'Use fewer patches (n_patches) for images this small, or the AugmenterTPT augmenter.',
+    });
+  }
   const overlapWidth = Math.trunc(partWidth * overlap);
   const overlapHeight = Math.trunc(partHeight * overlap);
   const patches: RgbImage[] = [];

@@ -25,19 +25,46 @@ function truncClampU8(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
 }
 
-function mapImage(img: RgbImage, fn: (v: number, channel: number) => number): RgbImage {
-  const out = new Uint8Array(img.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = fn(img.data[i] as number, i % 3);
+/** Applies one 256-entry table per channel (ops whose output depends only on the byte value and channel). */
+function applyChannelLuts(img: RgbImage, luts: readonly [Uint8Array, Uint8Array, Uint8Array]): RgbImage {
+  const [l0, l1, l2] = luts;
+  const src = img.data;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i += 3) {
+    out[i] = l0[src[i] as number] as number;
+    out[i + 1] = l1[src[i + 1] as number] as number;
+    out[i + 2] = l2[src[i + 2] as number] as number;
+  }
   return { width: img.width, height: img.height, data: out };
 }
 
-/** `_blend(img1, img2, ratio)` with img2 given per pixel (float32). */
-function blend(img: RgbImage, other: (index: number) => number, ratio: number): RgbImage {
+function applyLut(img: RgbImage, lut: Uint8Array): RgbImage {
+  return applyChannelLuts(img, [lut, lut, lut]);
+}
+
+/**
+ * `_blend(img1, img2, ratio)` = (ratio·img1 + (1 − ratio)·img2).clamp(0, 255).to(uint8) in float32. Both
+ * products depend on one byte each, so they are tabulated: blended = fround(first[x] + second[y]).
+ */
+function blendTables(ratio: number): { first: Float32Array; second: Float32Array } {
   const r = f32(ratio);
   const rc = f32(1 - ratio);
-  const out = new Uint8Array(img.data.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = truncClampU8(f32(f32(r * (img.data[i] as number)) + f32(rc * other(i))));
+  const first = new Float32Array(256);
+  const second = new Float32Array(256);
+  for (let v = 0; v < 256; v++) {
+    first[v] = r * v;
+    second[v] = rc * v;
+  }
+  return { first, second };
+}
+
+/** Blend with a second uint8 image given per element (same layout as img). */
+function blendImages(img: RgbImage, other: Uint8Array, ratio: number): RgbImage {
+  const { first, second } = blendTables(ratio);
+  const src = img.data;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    out[i] = truncClampU8(f32((first[src[i] as number] as number) + (second[other[i] as number] as number)));
   }
   return { width: img.width, height: img.height, data: out };
 }
@@ -50,22 +77,26 @@ const GREY_B = f32(0.114);
 function grayscale(img: RgbImage): Uint8Array {
   const n = img.width * img.height;
   const out = new Uint8Array(n);
-  for (let p = 0; p < n; p++) {
-    const r = img.data[p * 3] as number;
-    const g = img.data[p * 3 + 1] as number;
-    const b = img.data[p * 3 + 2] as number;
-    out[p] = Math.trunc(f32(f32(f32(GREY_R * r) + f32(GREY_G * g)) + f32(GREY_B * b)));
+  const src = img.data;
+  for (let p = 0, i = 0; p < n; p++, i += 3) {
+    out[p] = Math.trunc(f32(f32(f32(GREY_R * (src[i] as number)) + f32(GREY_G * (src[i + 1] as number))) + f32(GREY_B * (src[i + 2] as number))));
   }
   return out;
 }
 
 export function adjustBrightness(img: RgbImage, factor: number): RgbImage {
-  return blend(img, () => 0, factor);
+  // blend with zeros: (1 − ratio)·0 adds nothing
+  const { first } = blendTables(factor);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = truncClampU8(first[v] as number);
+  return applyLut(img, lut);
 }
 
 export function adjustSaturation(img: RgbImage, factor: number): RgbImage {
   const grey = grayscale(img);
-  return blend(img, (i) => grey[Math.floor(i / 3)] as number, factor);
+  const other = new Uint8Array(img.data.length);
+  for (let p = 0; p < grey.length; p++) other.fill(grey[p] as number, p * 3, p * 3 + 3);
+  return blendImages(img, other, factor);
 }
 
 export function adjustContrast(img: RgbImage, factor: number): RgbImage {
@@ -74,7 +105,11 @@ export function adjustContrast(img: RgbImage, factor: number): RgbImage {
   let sum = 0;
   for (const v of grey) sum += v;
   const mean = f32(f32(sum) / grey.length);
-  return blend(img, () => mean, factor);
+  const r = f32(factor);
+  const meanTerm = f32(f32(1 - factor) * mean);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = truncClampU8(f32(f32(r * v) + meanTerm));
+  return applyLut(img, lut);
 }
 
 /** `adjust_sharpness`: blend with the 3×3 [1 1 1; 1 5 1; 1 1 1]/13 blur of the interior (borders kept). */
@@ -98,56 +133,90 @@ export function adjustSharpness(img: RgbImage, factor: number): RgbImage {
       }
     }
   }
-  return blend(img, (i) => blurred[i] as number, factor);
+  return blendImages(img, blurred, factor);
 }
 
 export function posterize(img: RgbImage, bits: number): RgbImage {
   // torch: img & -int(2 ** (8 - bits)), the mask taken as uint8 (bits = 0 clears everything).
   const mask = (256 - 2 ** (8 - bits)) & 0xff;
-  return mapImage(img, (v) => v & mask);
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = v & mask;
+  return applyLut(img, lut);
 }
 
 export function solarize(img: RgbImage, threshold: number): RgbImage {
   const t = f32(threshold);
-  return mapImage(img, (v) => (v >= t ? 255 - v : v));
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = v >= t ? 255 - v : v;
+  return applyLut(img, lut);
+}
+
+function channelLuts(build: (channel: number) => Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+  return [build(0), build(1), build(2)];
 }
 
 export function autocontrast(img: RgbImage): RgbImage {
   const lo = [255, 255, 255];
   const hi = [0, 0, 0];
-  for (let i = 0; i < img.data.length; i++) {
-    const c = i % 3;
-    const v = img.data[i] as number;
-    if (v < (lo[c] as number)) lo[c] = v;
-    if (v > (hi[c] as number)) hi[c] = v;
+  const src = img.data;
+  for (let i = 0; i < src.length; i += 3) {
+    for (let c = 0; c < 3; c++) {
+      const v = src[i + c] as number;
+      if (v < (lo[c] as number)) lo[c] = v;
+      if (v > (hi[c] as number)) hi[c] = v;
+    }
   }
-  const minimum = lo.map((l, c) => (l === hi[c] ? 0 : l));
-  // `bound / (max − min)` on a tensor is Tensor.__rtruediv__, i.e. reciprocal() then a multiply by 255.
-  const scale = lo.map((l, c) => (l === hi[c] ? 1 : f32(f32(1 / ((hi[c] as number) - l)) * 255)));
-  return mapImage(img, (v, c) => truncClampU8(f32((v - (minimum[c] as number)) * (scale[c] as number))));
+  return applyChannelLuts(
+    img,
+    channelLuts((c) => {
+      const l = lo[c] as number;
+      const h = hi[c] as number;
+      const minimum = l === h ? 0 : l;
+      // `bound / (max − min)` on a tensor is Tensor.__rtruediv__, i.e. reciprocal() then a multiply by 255.
+      const scale = l === h ? 1 : f32(f32(1 / (h - l)) * 255);
+      const lut = new Uint8Array(256);
+      for (let v = 0; v < 256; v++) lut[v] = truncClampU8(f32((v - minimum) * scale));
+      return lut;
+    }),
+  );
 }
 
 export function equalize(img: RgbImage): RgbImage {
-  const luts: Uint8Array[] = [];
-  for (let c = 0; c < 3; c++) {
-    const hist = new Array<number>(256).fill(0);
-    for (let i = c; i < img.data.length; i += 3) hist[img.data[i] as number]! += 1;
-    const nonzero = hist.filter((h) => h !== 0);
-    const step = Math.floor(nonzero.slice(0, -1).reduce((a, b) => a + b, 0) / 255);
-    const lut = new Uint8Array(256);
-    if (step === 0) {
-      for (let v = 0; v < 256; v++) lut[v] = v;
-    } else {
+  const hists = [new Int32Array(256), new Int32Array(256), new Int32Array(256)] as const;
+  const src = img.data;
+  for (let i = 0; i < src.length; i += 3) {
+    hists[0][src[i] as number]! += 1;
+    hists[1][src[i + 1] as number]! += 1;
+    hists[2][src[i + 2] as number]! += 1;
+  }
+  return applyChannelLuts(
+    img,
+    channelLuts((c) => {
+      const hist = hists[c] as Int32Array;
+      // step = sum of the non-zero bins except the last non-zero one, // 255
+      let total = 0;
+      let lastNonZero = 0;
+      for (let v = 0; v < 256; v++) {
+        if ((hist[v] as number) !== 0) {
+          total += hist[v] as number;
+          lastNonZero = hist[v] as number;
+        }
+      }
+      const step = Math.floor((total - lastNonZero) / 255);
+      const lut = new Uint8Array(256);
+      if (step === 0) {
+        for (let v = 0; v < 256; v++) lut[v] = v;
+        return lut;
+      }
       // lut = (cumsum + step // 2) // step, shifted right by one (lut[0] = 0), clamped to [0, 255]
       let cumulative = 0;
       for (let v = 0; v < 255; v++) {
         cumulative += hist[v] as number;
         lut[v + 1] = Math.min(255, Math.floor((cumulative + Math.floor(step / 2)) / step));
       }
-    }
-    luts.push(lut);
-  }
-  return mapImage(img, (v, c) => (luts[c] as Uint8Array)[v] as number);
+      return lut;
+    }),
+  );
 }
 
 /** torchvision's `_get_inverse_affine_matrix(center, angle, translate, scale, shear)` in doubles. */
@@ -210,16 +279,21 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
       const wNE = f32(nn * we);
       const wSW = f32(ns * ww);
       const wSE = f32(ns * we);
+      // Corners outside the image read zeros (padding_mode="zeros"); -1 marks them.
       const inX0 = x0 >= 0 && x0 < w;
       const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
       const inY0 = y0 >= 0 && y0 < h;
       const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+      const pNW = inX0 && inY0 ? (y0 * w + x0) * 3 : -1;
+      const pNE = inX1 && inY0 ? (y0 * w + x0 + 1) * 3 : -1;
+      const pSW = inX0 && inY1 ? ((y0 + 1) * w + x0) * 3 : -1;
+      const pSE = inX1 && inY1 ? ((y0 + 1) * w + x0 + 1) * 3 : -1;
       const o = (oy * w + ox) * 3;
       for (let c = 0; c < 3; c++) {
-        const nw = inX0 && inY0 ? (src[(y0 * w + x0) * 3 + c] as number) : 0;
-        const ne = inX1 && inY0 ? (src[(y0 * w + x0 + 1) * 3 + c] as number) : 0;
-        const sw = inX0 && inY1 ? (src[((y0 + 1) * w + x0) * 3 + c] as number) : 0;
-        const se = inX1 && inY1 ? (src[((y0 + 1) * w + x0 + 1) * 3 + c] as number) : 0;
+        const nw = pNW >= 0 ? (src[pNW + c] as number) : 0;
+        const ne = pNE >= 0 ? (src[pNE + c] as number) : 0;
+        const sw = pSW >= 0 ? (src[pSW + c] as number) : 0;
+        const se = pSE >= 0 ? (src[pSE + c] as number) : 0;
         const v = f32(f32(f32(f32(nw * wNW) + f32(ne * wNE)) + f32(sw * wSW)) + f32(se * wSE));
         out[o + c] = truncClampU8(roundHalfEven(v));
       }

@@ -32,8 +32,19 @@ export interface OpSpace {
   signed: boolean;
 }
 
+const spaceCache = new Map<string, Record<AugmixOpName, OpSpace>>();
+
 /** `AugMix._augmentation_space(10, (height, width))`, in torchvision's key order. */
 export function augmentationSpace(height: number, width: number): Record<AugmixOpName, OpSpace> {
+  const key = `${height}x${width}`;
+  const cached = spaceCache.get(key);
+  if (cached) return cached;
+  const space = buildAugmentationSpace(height, width);
+  spaceCache.set(key, space);
+  return space;
+}
+
+function buildAugmentationSpace(height: number, width: number): Record<AugmixOpName, OpSpace> {
   // Posterize: 4 − round(arange(10) / (9/4)) → [4, 4, 3, 3, 2, 2, 1, 1, 0, 0]
   const posterize = Array.from({ length: NUM_BINS }, (_, i) => 4 - Math.round(f32(i / f32((NUM_BINS - 1) / 4))));
   return {

@@ -114,6 +114,7 @@ function resampleHorizontal(src: RgbImage, rowStart: number, rowCount: number, o
   const out = new Uint8Array(outWidth * rowCount * 3);
   const { ksize, bounds, weights } = c;
   const srcRowStride = src.width * 3;
+  const data = src.data;
   for (let y = 0; y < rowCount; y++) {
     const rowBase = (y + rowStart) * srcRowStride;
     let o = y * outWidth * 3;
@@ -127,9 +128,9 @@ function resampleHorizontal(src: RgbImage, rowStart: number, rowCount: number, o
       let p = rowBase + xmin * 3;
       for (let x = 0; x < xmax; x++, p += 3) {
         const k = weights[kBase + x] as number;
-        s0 += (src.data[p] as number) * k;
-        s1 += (src.data[p + 1] as number) * k;
-        s2 += (src.data[p + 2] as number) * k;
+        s0 += (data[p] as number) * k;
+        s1 += (data[p + 1] as number) * k;
+        s2 += (data[p + 2] as number) * k;
       }
       out[o++] = clip8(s0);
       out[o++] = clip8(s1);
@@ -146,6 +147,7 @@ function resampleVertical(src: RgbImage, outHeight: number, c: Coefficients, row
   const { ksize, bounds, weights } = c;
   const rowStride = width * 3;
   const acc = new Int32Array(rowStride);
+  const data = src.data;
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = (bounds[yy * 2] as number) - rowOffset;
     const ymax = bounds[yy * 2 + 1] as number;
@@ -155,7 +157,7 @@ function resampleVertical(src: RgbImage, outHeight: number, c: Coefficients, row
     for (let y = 0; y < ymax; y++) {
       const k = weights[kBase + y] as number;
       const rowBase = (y + ymin) * rowStride;
-      for (let i = 0; i < rowStride; i++) acc[i] = (acc[i] as number) + (src.data[rowBase + i] as number) * k;
+      for (let i = 0; i < rowStride; i++) acc[i] = (acc[i] as number) + (data[rowBase + i] as number) * k;
     }
     const o = yy * rowStride;
     for (let i = 0; i < rowStride; i++) out[o + i] = clip8(acc[i] as number);

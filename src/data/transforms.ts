@@ -148,19 +148,25 @@ export function randomResizedCropFlip(img: RgbImage, size: number, rng: Rng): Rg
 const MEAN_F32 = CLIP_MEAN.map((m) => Math.fround(m));
 const STD_F32 = CLIP_STD.map((s) => Math.fround(s));
 
+/** The normalised value of each byte per channel: the result depends only on the byte value. */
+const NORMALIZE_TABLES = [0, 1, 2].map((c) => {
+  const mean = MEAN_F32[c] as number;
+  const std = STD_F32[c] as number;
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) table[v] = Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
+  return table;
+}) as [Float32Array, Float32Array, Float32Array];
+
 /**
  * The seed's normalizer: x.float()/255 then (x − mean)/std, all in float32 as torch computes it, written
  * into `out` (HWC) at `offset`. Returns `out`.
  */
 export function normalizeInto(img: RgbImage, out: Float32Array, offset = 0): Float32Array {
-  const n = img.width * img.height;
-  // A 256-entry table per channel: the result depends only on the byte value.
-  for (let c = 0; c < 3; c++) {
-    const mean = MEAN_F32[c] as number;
-    const std = STD_F32[c] as number;
-    const table = new Float32Array(256);
-    for (let v = 0; v < 256; v++) table[v] = Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
-    for (let i = 0; i < n; i++) out[offset + i * 3 + c] = table[img.data[i * 3 + c] as number] as number;
+  const src = img.data;
+  for (let i = 0; i < src.length; i += 3) {
+    out[offset + i] = NORMALIZE_TABLES[0][src[i] as number] as number;
+    out[offset + i + 1] = NORMALIZE_TABLES[1][src[i + 1] as number] as number;
+    out[offset + i + 2] = NORMALIZE_TABLES[2][src[i + 2] as number] as number;
   }
   return out;
 }

@@ -144,3 +144,10 @@ describe('RandomResizedCrop parameters follow torchvision\'s sampler', () => {
     expect(tall.width).toBeLessThanOrEqual(3);
   });
 });
+
+describe('PatchAugmenter on images too small for the grid', () => {
+  it('says so with a hint instead of failing inside the resize', () => {
+    const tiny: RgbImage = { width: 2, height: 40, data: new Uint8Array(2 * 40 * 3) };
+    expect(() => createAugmenter({ ...PATCH, n_patches: 9 }, 16).makeViews(tiny, Rng.fromSeed(0))).toThrow(/3x3 patch grid/);
+  });
+});

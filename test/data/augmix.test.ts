@@ -96,22 +96,24 @@ describe('AugMix random draws', () => {
     const opCounts = new Map<string, number>();
     let negatives = 0;
     let signedTotal = 0;
+    let badWeights = 0;
+    let badChains = 0;
+    let badMagnitudes = 0;
     const n = 1500;
     for (let k = 0; k < n; k++) {
       const draw = sampleAugmix(rng, severity, S, S);
-      expect(draw.m[0] + draw.m[1]).toBeCloseTo(1, 12);
-      expect(draw.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-      expect(draw.chains).toHaveLength(3);
+      if (Math.abs(draw.m[0] + draw.m[1] - 1) > 1e-12 || Math.abs(draw.weights.reduce((a, b) => a + b, 0) - 1) > 1e-12) badWeights++;
+      if (draw.chains.length !== 3) badChains++;
       for (const chain of draw.chains) {
         depthCounts[chain.length - 1]! += 1;
         for (const { op, magnitude } of chain) {
           opCounts.set(op, (opCounts.get(op) ?? 0) + 1);
           const { magnitudes, signed } = space[op];
           if (magnitudes === null) {
-            expect(magnitude).toBe(0);
+            if (magnitude !== 0) badMagnitudes++;
             continue;
           }
-          expect(magnitudes.slice(0, severity)).toContain(Math.abs(magnitude) === 0 ? 0 : signed ? Math.abs(magnitude) : magnitude);
+          if (!magnitudes.slice(0, severity).includes(signed ? Math.abs(magnitude) : magnitude)) badMagnitudes++;
           if (signed && magnitude !== 0) {
             signedTotal++;
             if (magnitude < 0) negatives++;
@@ -119,6 +121,7 @@ describe('AugMix random draws', () => {
         }
       }
     }
+    expect([badWeights, badChains, badMagnitudes]).toEqual([0, 0, 0]);
     for (const c of depthCounts) expect(Math.abs(c / (3 * n) - 1 / 3)).toBeLessThan(0.02);
     const totalOps = [...opCounts.values()].reduce((a, b) => a + b, 0);
     expect(opCounts.size).toBe(13);

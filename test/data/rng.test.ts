@@ -74,10 +74,10 @@ describe('Rng', () => {
 
   it('normal, gamma, beta and dirichlet have the right moments', () => {
     const rng = Rng.fromSeed(3);
-    const n = 40000;
+    const n = 20000;
     const [nm, nv] = meanVar(Array.from({ length: n }, () => rng.normal()));
     expect(Math.abs(nm)).toBeLessThan(0.03);
-    expect(Math.abs(nv - 1)).toBeLessThan(0.04);
+    expect(Math.abs(nv - 1)).toBeLessThan(0.05);
     for (const k of [0.5, 1, 3.5]) {
       const [gm, gv] = meanVar(Array.from({ length: n }, () => rng.gamma(k)));
       expect(Math.abs(gm - k)).toBeLessThan(0.05 * Math.max(1, k));
@@ -87,21 +87,23 @@ describe('Rng', () => {
     expect(Math.abs(bm - 0.5)).toBeLessThan(0.01);
     expect(Math.abs(bv - 1 / 12)).toBeLessThan(0.004);
     const d = Array.from({ length: n }, () => rng.dirichlet([1, 1, 1]));
-    for (const w of d) expect(w.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
+    expect(Math.max(...d.map((w) => Math.abs(w.reduce((s, x) => s + x, 0) - 1)))).toBeLessThan(1e-12);
     const [dm, dv] = meanVar(d.map((w) => w[0]!));
     expect(Math.abs(dm - 1 / 3)).toBeLessThan(0.01);
-    expect(Math.abs(dv - 1 / 18)).toBeLessThan(0.003); // Var = a(a0-a)/(a0^2(a0+1)) = 2/36
+    expect(Math.abs(dv - 1 / 18)).toBeLessThan(0.004); // Var = a(a0-a)/(a0^2(a0+1)) = 2/36
   });
 
   it('shuffle is a permutation, new array, uniform over positions; bernoulli has rate p', () => {
     const rng = Rng.fromSeed(5);
     const input = [0, 1, 2, 3];
     const first = new Array<number>(4).fill(0);
+    let notPermutation = 0;
     for (let i = 0; i < 20000; i++) {
       const s = rng.shuffle(input);
-      expect([...s].sort()).toEqual(input);
+      if ([...s].sort().join() !== '0,1,2,3') notPermutation++;
       first[s[0]!]! += 1;
     }
+    expect(notPermutation).toBe(0);
     expect(input).toEqual([0, 1, 2, 3]);
     for (const c of first) expect(Math.abs(c - 5000)).toBeLessThan(300);
     let hits = 0;
