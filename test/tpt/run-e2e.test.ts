@@ -113,8 +113,9 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(texts).toEqual(expect.arrayContaining(['Config', 'statistics/perclass', 'statistics/global']));
   });
 
-  it('resumes an interrupted run to the same samples.jsonl, summary and events as an uninterrupted one', async () => {
-    const config = tinyRunConfig(datasetRoot, ['save_logits=true', 'save_imgs=true']);
+  it('resumes an interrupted run (with 2 worker threads) to the same samples.jsonl, summary and events as an uninterrupted one', async () => {
+    // Worker threads may finish samples out of order; the run folder must not show it.
+    const config = tinyRunConfig(datasetRoot, ['save_logits=true', 'save_imgs=true', 'workers=2']);
     const first = await runTpt(config, { stopAfter: 2 });
     expect(first.status).toBe('interrupted');
     expect(readSummary(first.dir)).toMatchObject({ finished: false });

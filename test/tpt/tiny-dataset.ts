@@ -48,7 +48,7 @@ export async function writeTinyDataset(options: { classes?: number; perClass?: n
   return root;
 }
 
-/** A config for the tiny CLIP on a tiny dataset: 8 views (n_aug 7), no AugMix, wasm. */
+/** A config for the tiny CLIP on a tiny dataset: 8 views (n_aug 7), no AugMix, wasm, tuned in this thread. */
 export function tinyRunConfig(datasetRoot: string, sets: string[] = []): TptConfig {
   const outDir = mkdtempSync(join(tmpdir(), 'tpt-tiny-runs-'));
   return loadConfig(undefined, [
@@ -64,6 +64,7 @@ export function tinyRunConfig(datasetRoot: string, sets: string[] = []): TptConf
     'backend="wasm"',
     'save_imgs=false',
     'num_workers=2',
+    'workers=1',
     ...sets,
   ]);
 }
