@@ -1,0 +1,127 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/slurm-array.sh', '.ci/run'];
+
+function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like `run`, without blocking the test runner (so its timeout applies). */
+function runAsync(script: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('bash', [join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
+  });
+}
+
+describe('scripts', () => {
+  it.each(SCRIPTS)('%s passes bash -n', (script) => {
+    expect(() => execFileSync('bash', ['-n', join(ROOT, script)])).not.toThrow();
+  });
+
+  it('only name configs that exist', () => {
+    for (const script of SCRIPTS) {
+      for (const [config] of readFileSync(join(ROOT, script), 'utf8').matchAll(/configs\/[\w-]+\.json/g)) {
+        expect(existsSync(join(ROOT, config)), `${script}: ${config}`).toBe(true);
+      }
+    }
+  });
+
+  it("sweep-overlap prints the seed's grids (9.2.1 and 10.2.1) with the inputs given by flags or environment", () => {
+    const { status, stdout } = run('scripts/sweep-overlap.sh', ['--dry-run', '--imagenet-a', '/data/ia'], {
+      CLIP_WEIGHTS: '/w/rn50',
+      COOP_WEIGHTS: '',
+      TPT_EXTRA: '--set reduced_size=7',
+      TPT: 'tpt',
+    });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.includes(' run --config '));
+    expect(lines).toHaveLength(15);
+    const triples = lines.map((l) => /n_aug=(\d+) --set n_patches=(\d+) --set overlap=([\d.]+)/.exec(l)!.slice(1).join(','));
+    expect(triples.slice(0, 10)).toEqual(['0,64,0.0', '0,64,0.2', '0,64,0.4', '2,32,0.2', '2,32,0.4', '2,32,0.6', '4,16,0.4', '4,16,0.6', '4,16,0.8', '8,8,0.8']);
+    expect(triples.slice(10)).toEqual(['2,32,0.4', '2,32,0.6', '4,16,0.4', '4,16,0.6', '4,16,0.8']);
+    for (const l of lines) {
+      expect(l).toContain('imagenet_a_path=/data/ia');
+      expect(l).toContain('clip_weights=/w/rn50');
+      expect(l).toContain('coop_weight_path= ');
+      expect(l.trim().endsWith('--set reduced_size=7')).toBe(true);
+    }
+  });
+
+  it('sweep-losses covers the ten losses and reproduce-seed every table', () => {
+    const losses = run('scripts/sweep-losses.sh', ['--dry-run']).stdout;
+    for (const config of ['patch-defaultTPT', 'patch-loss1', 'patch-loss6', 'crossentropy-hard1', 'crossentropy-hard5', 'crossentropy-soft', 'baseline']) {
+      expect(losses).toContain(`configs/${config}.json`);
+    }
+    const all = run('scripts/reproduce-seed.sh', ['--dry-run', '--out-dir', '/tmp/o']);
+    expect(all.status).toBe(0);
+    expect(all.stdout.split('\n').filter((l) => l.includes(' run --config '))).toHaveLength(27);
+    expect(run('scripts/reproduce-seed.sh', ['--bogus']).status).toBe(2);
+  });
+
+  it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
+    writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
+    chmodSync(join(bin, 'sbatch'), 0o755);
+    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: '/scratch/r', CONFIG: 'configs/best-patch.json' });
+    expect(submit.status).toBe(0);
+    const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
+    expect(calls[0]).toContain('--array=0-2');
+    expect(calls[1]).toContain('--dependency=afterok:777');
+    expect(calls[1]).toContain("merge '/scratch/r/*_shard=*of3' --out '/scratch/r/merged-777'");
+
+    const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
+    expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
+  });
+
+  it('the Kubernetes example is an Indexed Job whose pods take shard JOB_COMPLETION_INDEX/completions', () => {
+    const yaml = readFileSync(join(ROOT, 'scripts/k8s-indexed-job.yaml'), 'utf8');
+    expect(yaml).toContain('completionMode: Indexed');
+    const completions = /completions: (\d+)/.exec(yaml)![1];
+    expect(yaml).toContain(`shard="\${JOB_COMPLETION_INDEX}/${completions}"`);
+    expect(yaml).toContain(`merge '/data/runs/*_shard=*of${completions}'`);
+  });
+});
+
+// End to end: needs the compiled CLI (npm test builds it first).
+const haveCli = existsSync(join(ROOT, 'dist/cli/main.js'));
+
+describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
+  it('runs every point and prints both report tables', async () => {
+    const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-sweep-')), 'demo-inputs'));
+    const outDir = join(inputs.root, '..', 'runs');
+    mkdirSync(outDir);
+    // shrink the sweep: 1 sample, few views (selection_p_all 1 so the cross-entropy losses keep a view)
+    const extra = [
+      'reduced_size=1', 'n_aug=1', 'n_patches=1', 'selection_p_all=1', 'image_size=64', 'allow_partial_dataset=true',
+      'backend="wasm"', 'num_workers=1',
+    ].map((s) => `--set ${s}`).join(' ');
+    const { status, stdout, stderr } = await runAsync('scripts/sweep-losses.sh', {
+      TPT: `${process.execPath} bin/tpt.js`,
+      IMAGENET_A: inputs.datasetDir,
+      CLIP_WEIGHTS: inputs.weightsDir,
+      COOP_WEIGHTS: '',
+      OUT_DIR: outDir,
+      TPT_EXTRA: extra,
+    });
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('== Table 8.6.1');
+    expect(stdout).toContain('== Table 10.2.1 (first)');
+    for (const loss of ['patch_loss1', 'patch_loss6', 'crossentropy_soft', 'crossentropy_hard5']) expect(stdout).toMatch(new RegExp(`\\| ${loss} +\\|`));
+    const folders = readdirSync(outDir).filter((d) => d.startsWith('losses-'));
+    expect(folders).toHaveLength(11);
+    for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
+  }, 600_000);
+});
