@@ -147,6 +147,8 @@ export function materializeTensor(ref: TensorRef, bytes: Uint8Array, source: str
     });
   };
   if (ref.shape.some((s) => s < 0) || ref.offset < 0) corrupt('has a negative size or offset');
+  // a broadcast view (stride 0) can claim far more elements than its storage holds; cap what we allocate
+  if (n > 2 ** 31 - 1) corrupt(`is viewed as a tensor of ${n} elements, more than tpt reads`);
   if (n > 0) {
     let last = ref.offset;
     let first = ref.offset;

@@ -168,6 +168,19 @@ function collectTensorRefs(root: unknown): TensorRef[] {
   return out;
 }
 
+/** The tree walks recurse; a crafted pickle nested thousands deep must fail as a bad file, not as a crash. */
+function guardDepth<T>(walk: () => T, source: string): T {
+  try {
+    return walk();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new TptError('PICKLE_CORRUPT', `${source}: the pickled data is nested too deeply to be a checkpoint`, {
+      hint: 'Pass a file written by torch.save(state_dict) or torch.jit.save.',
+      cause: e,
+    });
+  }
+}
+
 export async function readTorchFile(path: string): Promise<TorchFile> {
   await assertReadableFile(path, 'checkpoint');
   const name = basename(path);
@@ -236,7 +249,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
 
     // one storage at a time: its bytes are dropped as soon as the tensors viewing it are materialised
     const refsByKey = new Map<string, TensorRef[]>();
-    for (const ref of collectTensorRefs(root)) {
+    for (const ref of guardDepth(() => collectTensorRefs(root), source)) {
       const list = refsByKey.get(ref.storage.key);
       if (list) list.push(ref);
       else refsByKey.set(ref.storage.key, [ref]);
@@ -248,7 +261,7 @@ export async function readTorchFile(path: string): Promise<TorchFile> {
       const bytes = await readEntry(zip, entry, path, fh);
       for (const ref of refs) if (!done.has(ref)) done.set(ref, materializeTensor(ref, bytes, name));
     }
-    replaceTensors(root, (ref) => done.get(ref)!);
+    guardDepth(() => replaceTensors(root, (ref) => done.get(ref)!), source);
 
     const hasCode = entries.some((e) => e.fileName.startsWith(`${prefix}/code/`));
     if (isScriptModule(root) || hasCode) {
