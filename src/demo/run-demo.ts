@@ -109,8 +109,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`speed        ${summary.seconds_per_sample.toFixed(2)} s per sample on ${summary.backend}`);
     say('\n' + (await buildReport([runDir])).text.trimEnd());
     say('\nnext:');
-    say(`  npx tpt report '${shown}'                 # this table again (also --format csv|json, --plot)`);
-    say(`  tensorboard --logdir ${relative(options.root, join(options.root, config.out_dir)) || '.'}        # scalars, texts, HParams (pip install tensorboard)`);
+    const outDir = relative(options.root, join(options.root, config.out_dir)) || '.';
+    say(`  npx tpt report '${outDir}/${config.run_name}_*'    # this table again (also --format csv|json, --plot out.png)`);
+    say(`  tensorboard --logdir ${outDir}                  # scalars, texts, HParams (pip install tensorboard)`);
     say('\nThese accuracies mean nothing: the demo model has random weights and the images are synthetic shapes.');
     say('The demo exists to show the whole pipeline (data, views, CLIP, CoOp prompt, test-time tuning, metrics,');
     say('run folder, TensorBoard, report) working end to end. For real results see the README: RN50.pt, CoOp');

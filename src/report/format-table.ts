@@ -54,8 +54,17 @@ const COLUMNS: readonly Column[] = [
   { header: 'ECE TPT', key: 'ece_tpt', numeric: true, format: (r) => fixed(r.ece_tpt, 4) },
   { header: 'samples', key: 'samples', numeric: true, format: (r) => (r.finished ? String(r.samples) : `${r.samples} (unfinished)`) },
   { header: 's/sample', key: 'seconds_per_sample', numeric: true, format: (r) => secondsPerSample(r.seconds_per_sample) },
-  { header: 'run', key: 'run', numeric: false, format: (r) => r.run },
+  { header: 'run', key: 'run', numeric: false, format: (r) => compactRunName(r.run) },
 ];
+
+/**
+ * The run folder's name without the settings the table already shows (augmenter … augmix), so the Markdown
+ * stays readable: `demo_size=Full_augmenter=…_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9` becomes
+ * `demo_size=Full_severity=2_lr=0.005_spall=0.1_sppat=0.9`. CSV and JSON keep the full name.
+ */
+export function compactRunName(name: string): string {
+  return name.replace(/_augmenter=.*?_augmix=(True|False)/, '');
+}
 
 function escapeMarkdownCell(text: string): string {
   return text.replace(/\|/g, '\\|');

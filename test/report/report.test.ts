@@ -121,3 +121,13 @@ describe('tpt report', () => {
     await expect(buildReport([join(root, 'runs')], { plot: join(root, 'x.png'), by: 'no_such_key' })).rejects.toThrow(/no run's config has the key/);
   });
 });
+
+describe('compactRunName', () => {
+  it('drops the settings the table shows, keeps the prefix, size, the rest and a shard suffix', async () => {
+    const { compactRunName } = await import('../../src/report/format-table.js');
+    expect(
+      compactRunName('seed-patch_size=Full_augmenter=PatchAugmenter_loss=patch_loss1_naug=4_npatch=16_overlap=0.0_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9_shard=0of2'),
+    ).toBe('seed-patch_size=Full_severity=2_lr=0.005_spall=0.1_sppat=0.9_shard=0of2');
+    expect(compactRunName('my-own-folder')).toBe('my-own-folder');
+  });
+});
