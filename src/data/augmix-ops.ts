@@ -260,12 +260,23 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
   const scaleY = f32(h / 2);
   const out = new Uint8Array(img.data.length);
   const src = img.data;
+  // The products bx·r and by·r depend on one coordinate each: tabulate them (same float32 values).
+  const colX = new Float32Array(w);
+  const colY = new Float32Array(w);
+  for (let ox = 0; ox < w; ox++) {
+    const bx = f32(-w * 0.5 + 0.5 + ox);
+    colX[ox] = bx * (rx[0] as number);
+    colY[ox] = bx * (ry[0] as number);
+  }
+  const rx2 = rx[2] as number;
+  const ry2 = ry[2] as number;
   for (let oy = 0; oy < h; oy++) {
     const by = f32(-h * 0.5 + 0.5 + oy);
+    const rowX = f32(by * (rx[1] as number));
+    const rowY = f32(by * (ry[1] as number));
     for (let ox = 0; ox < w; ox++) {
-      const bx = f32(-w * 0.5 + 0.5 + ox);
-      const gx = f32(f32(f32(bx * (rx[0] as number)) + f32(by * (rx[1] as number))) + (rx[2] as number));
-      const gy = f32(f32(f32(bx * (ry[0] as number)) + f32(by * (ry[1] as number))) + (ry[2] as number));
+      const gx = f32(f32((colX[ox] as number) + rowX) + rx2);
+      const gy = f32(f32((colY[ox] as number) + rowY) + ry2);
       // unnormalize (align_corners=False): ((g + 1)·size − 1)/2, as (g + 1)·(size/2) − 0.5
       const ix = f32(f32(f32(gx + 1) * scaleX) - 0.5);
       const iy = f32(f32(f32(gy + 1) * scaleY) - 0.5);
@@ -279,7 +290,20 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
       const wNE = f32(nn * we);
       const wSW = f32(ns * ww);
       const wSE = f32(ns * we);
-      // Corners outside the image read zeros (padding_mode="zeros"); -1 marks them.
+      const o = (oy * w + ox) * 3;
+      if (x0 >= 0 && x0 + 1 < w && y0 >= 0 && y0 + 1 < h) {
+        const pNW = (y0 * w + x0) * 3;
+        const pSW = pNW + w * 3;
+        for (let c = 0; c < 3; c++) {
+          const v = f32(
+            f32(f32(f32((src[pNW + c] as number) * wNW) + f32((src[pNW + 3 + c] as number) * wNE)) + f32((src[pSW + c] as number) * wSW)) +
+              f32((src[pSW + 3 + c] as number) * wSE),
+          );
+          out[o + c] = roundHalfEven(v);
+        }
+        continue;
+      }
+      // At the border, corners outside the image read zeros (padding_mode="zeros"); -1 marks them.
       const inX0 = x0 >= 0 && x0 < w;
       const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
       const inY0 = y0 >= 0 && y0 < h;
@@ -288,7 +312,6 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
       const pNE = inX1 && inY0 ? (y0 * w + x0 + 1) * 3 : -1;
       const pSW = inX0 && inY1 ? ((y0 + 1) * w + x0) * 3 : -1;
       const pSE = inX1 && inY1 ? ((y0 + 1) * w + x0 + 1) * 3 : -1;
-      const o = (oy * w + ox) * 3;
       for (let c = 0; c < 3; c++) {
         const nw = pNW >= 0 ? (src[pNW + c] as number) : 0;
         const ne = pNE >= 0 ? (src[pNE + c] as number) : 0;
