@@ -17,7 +17,8 @@ const RAD_TO_DEG = 180 / Math.PI;
 /** torch.round: half to even. */
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  // `r & 1` instead of `r % 2`: a float modulo is a slow library call, and r here is a small integer.
+  return r - x === 0.5 && (r & 1) === 1 ? r - 1 : r;
 }
 
 function truncClampU8(v: number): number {
