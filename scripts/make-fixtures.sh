@@ -12,3 +12,5 @@ $PY scripts/fixtures/make_tracker_goldens.py
 $PY scripts/fixtures/make_view_goldens.py
 $PY scripts/fixtures/make_tfevents_goldens.py
 $PY scripts/fixtures/make_model_goldens.py
+$PY scripts/fixtures/make_loss_goldens.py
+$PY scripts/fixtures/make_tpt_goldens.py
