@@ -64,3 +64,24 @@ describe('tpt preview', () => {
     });
   });
 });
+
+describe('tpt preview command', () => {
+  it('runs through the CLI and prints what it wrote', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const dir = tempDir();
+    const config = join(dir, 'aug.json');
+    writeFileSync(config, JSON.stringify({ n_aug: 3, augmix: false, image_size: 16 }));
+    const written: string[] = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(['node', 'tpt', 'preview', '--config', config, '--image', photo, '--tensors', join(dir, 'v.npy'), '--set', 'seed=3']);
+    } finally {
+      process.stdout.write = original;
+    }
+    expect(code).toBe(0);
+    expect(written.join('')).toMatch(/AugmenterTPT: 4 views of 16x16 .*seed 3, sample identity "small.jpg"/);
+    expect(decodeNpy(readFileSync(join(dir, 'v.npy'))).shape).toEqual([4, 3, 16, 16]);
+  });
+});
