@@ -149,7 +149,14 @@ export function plotSvg(data: PlotData, options: PlotOptions = {}): string {
 
   const all = data.series.flatMap((s) => s.points);
   const ysFinite = all.map((p) => p.y).filter((y) => Number.isFinite(y));
-  const yTicks = niceTicks(Math.min(...(ysFinite.length ? ysFinite : [0])), Math.max(...(ysFinite.length ? ysFinite : [1])));
+  let yMin = Math.min(...(ysFinite.length ? ysFinite : [0]));
+  let yMax = Math.max(...(ysFinite.length ? ysFinite : [1]));
+  if (yMax - yMin < 1e-9) {
+    // a flat line: show it in a small window that stays within accuracy's [0, 1]
+    yMin = Math.max(0, yMin - 0.05);
+    yMax = Math.min(1, yMax + 0.05);
+  }
+  const yTicks = niceTicks(yMin, yMax);
   // a little room beyond the outer ticks, so markers on them are not cut by the frame
   const ySpan = (yTicks[yTicks.length - 1] as number) - (yTicks[0] as number);
   const yLo = (yTicks[0] as number) - 0.03 * ySpan;
