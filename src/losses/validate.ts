@@ -7,19 +7,20 @@ import type { LossContext } from './types.js';
  * selection) or die halfway with an IndexError/RuntimeError.
  */
 
-function formatFraction(p: number): string {
-  return String(p);
+/** The smallest p with 4 decimals for which int(n·p) ≥ 1 (1/n itself can round to a p that keeps 0). */
+function smallestWorkingFraction(n: number): number {
+  let p = Math.ceil(1e4 / n) / 1e4;
+  while (selectionCount(n, p) < 1) p = Math.round((p + 1e-4) * 1e4) / 1e4;
+  return p;
 }
 
 /** The seed keeps int(n·p) rows; zero rows makes avg_entropy NaN (logsumexp of nothing minus log 0). */
 export function checkSelectionKeepsRows(what: string, n: number, key: string, p: number): string | undefined {
-  if (!(p > 0 && p <= 1)) return `${key}=${formatFraction(p)} must be in (0, 1]`;
-  const kept = selectionCount(n, p);
-  if (kept >= 1) return undefined;
-  const minimumP = 1 / n;
+  if (!(p > 0 && p <= 1)) return `${key}=${p} must be in (0, 1]`;
+  if (selectionCount(n, p) >= 1) return undefined;
   return (
-    `${key}=${formatFraction(p)} keeps int(${n}·${formatFraction(p)}) = 0 of the ${n} ${what}, so the loss is NaN; ` +
-    `raise ${key} to at least ${Number(minimumP.toPrecision(4))} or use more views (n_aug)`
+    `${key}=${p} keeps int(${n}·${p}) = 0 of the ${n} ${what}, so the loss is NaN; ` +
+    `raise ${key} to at least ${smallestWorkingFraction(n)} or use more views (n_aug)`
   );
 }
 

@@ -50,6 +50,9 @@ describe('loss registry', () => {
     expect(message).toMatch(/int\(5·0\.1\) = 0/);
     expect(message).toMatch(/raise selection_p_all to at least 0\.2/);
     expect(LOSSES.crossentropy_hard1.validate(augmenterTpt(9), 10)).toMatch(/int\(9·0\.1\) = 0/);
+    // the suggested value must itself work: 1/3 rounded down would keep int(3·0.3333) = 0
+    expect(LOSSES.defaultTPT.validate({ ...augmenterTpt(2), selection_p_all: 0.3 }, 3)).toMatch(/at least 0\.3334 /);
+    expect(LOSSES.defaultTPT.validate({ ...augmenterTpt(2), selection_p_all: 0.3334 }, 3)).toBeUndefined();
     expect(LOSSES.crossentropy_soft.validate(augmenterTpt(0), 1)).toMatch(/at least one augmented view/);
     // n_aug 0: int(1·0.9) = 0 rows per group
     expect(LOSSES.patch_loss3.validate(patches(0, 4), 5)).toMatch(/selection_p_patch/);
