@@ -3,8 +3,10 @@
  * seed takes (it applies AugMix to the output of PILToTensor). Each op is deterministic given its magnitude.
  *
  * Float arithmetic follows torch's float32 kernels step by step (Math.fround after each operation) so that
- * results match torch exactly, except where torch's own summation order is unknowable (the affine grid's
- * small matrix product); there a pixel may differ by one level when the value falls within ~1e-5 of x.5.
+ * results match torch exactly. In grid_sample's AVX2 kernel the compiler fuses a·b + c into FMA (one
+ * rounding); those steps are computed as fround(a·b + c) in double, which is exact because a·b of a byte
+ * and a float32 fits in a double. Where torch's float order is not knowable in general (the grid's small
+ * matrix product, other CPUs without FMA) a pixel may differ by one level when it falls within ~1e-5 of x.5.
  * Images are HWC here (torch's are CHW); every op is per pixel or per channel, so the layout is immaterial.
  */
 import type { RgbImage } from './image.js';
@@ -278,9 +280,9 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
     for (let ox = 0; ox < w; ox++) {
       const gx = f32(f32((colX[ox] as number) + rowX) + rx2);
       const gy = f32(f32((colY[ox] as number) + rowY) + ry2);
-      // unnormalize (align_corners=False): ((g + 1)·size − 1)/2, as (g + 1)·(size/2) − 0.5
-      const ix = f32(f32(f32(gx + 1) * scaleX) - 0.5);
-      const iy = f32(f32(f32(gy + 1) * scaleY) - 0.5);
+      // unnormalize (align_corners=False): ((g + 1)·size − 1)/2, as the kernel's fused (g + 1)·(size/2) − 0.5
+      const ix = f32(f32(gx + 1) * scaleX - 0.5);
+      const iy = f32(f32(gy + 1) * scaleY - 0.5);
       const x0 = Math.floor(ix);
       const y0 = Math.floor(iy);
       const we = f32(ix - x0);
@@ -296,10 +298,8 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
         const pNW = (y0 * w + x0) * 3;
         const pSW = pNW + w * 3;
         for (let c = 0; c < 3; c++) {
-          const v = f32(
-            f32(f32(f32((src[pNW + c] as number) * wNW) + f32((src[pNW + 3 + c] as number) * wNE)) + f32((src[pSW + c] as number) * wSW)) +
-              f32((src[pSW + 3 + c] as number) * wSE),
-          );
+          // nw·wNW, then three fused multiply-adds, in the kernel's order
+          const v = f32((src[pSW + 3 + c] as number) * wSE + f32((src[pSW + c] as number) * wSW + f32((src[pNW + 3 + c] as number) * wNE + f32((src[pNW + c] as number) * wNW))));
           out[o + c] = roundHalfEven(v);
         }
         continue;
@@ -318,7 +318,7 @@ export function affineBilinear(img: RgbImage, matrix: readonly number[]): RgbIma
         const ne = pNE >= 0 ? (src[pNE + c] as number) : 0;
         const sw = pSW >= 0 ? (src[pSW + c] as number) : 0;
         const se = pSE >= 0 ? (src[pSE + c] as number) : 0;
-        const v = f32(f32(f32(f32(nw * wNW) + f32(ne * wNE)) + f32(sw * wSW)) + f32(se * wSE));
+        const v = f32(se * wSE + f32(sw * wSW + f32(ne * wNE + f32(nw * wNW))));
         out[o + c] = truncClampU8(roundHalfEven(v));
       }
     }
