@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { isTptError } from '../errors.js';
 import { buildReport } from '../report/report.js';
@@ -91,14 +91,15 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
     const config = loadConfig(join(options.root, DEMO_CONFIG), sets);
     const { dir } = runFolderPath(config);
-    const runDir = join(options.root, dir);
+    const runDir = resolve(options.root, dir);
     const summaryPath = join(runDir, 'summary.json');
     if (!existsSync(summaryPath)) {
       say(`\nthe run finished but ${summaryPath} is missing`);
       return 1;
     }
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as RunSummary;
-    const shown = relative(options.root, runDir) || '.';
+    // paths as the user would type them from the repository root
+    const shown = isAbsolute(dir) ? dir : relative(options.root, runDir) || '.';
     say('\n── summary ──');
     say(`run folder   ${shown}/`);
     say(`samples      ${summary.samples_done}${summary.files_skipped ? ` (${summary.files_skipped} files skipped)` : ''}`);
@@ -109,7 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`speed        ${summary.seconds_per_sample.toFixed(2)} s per sample on ${summary.backend}`);
     say('\n' + (await buildReport([runDir])).text.trimEnd());
     say('\nnext:');
-    const outDir = relative(options.root, join(options.root, config.out_dir)) || '.';
+    const outDir = isAbsolute(config.out_dir) ? config.out_dir : relative(options.root, resolve(options.root, config.out_dir)) || '.';
     say(`  npx tpt report '${outDir}/${config.run_name}_*'    # this table again (also --format csv|json, --plot out.png)`);
     say(`  tensorboard --logdir ${outDir}                  # scalars, texts, HParams (pip install tensorboard)`);
     say('\nThese accuracies mean nothing: the demo model has random weights and the images are synthetic shapes.');
