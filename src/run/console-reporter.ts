@@ -69,6 +69,7 @@ export function summaryText(status: RunStatus, summary: RunSummary, runDir: stri
     `Open in TensorBoard: tensorboard --logdir ${outDir}   (TensorBoard is a Python tool: pip install tensorboard)`,
   ];
   if (status === 'interrupted') lines.push('Run the same command again to continue where it stopped; add --fresh to start over.');
+  if (status === 'already-finished') lines.push('Nothing to do; add --fresh to run it again, or set another run_name to keep both.');
   return `${lines.join('\n')}\n`;
 }
 
