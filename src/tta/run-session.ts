@@ -119,18 +119,22 @@ export class RunSession {
           this.ordered.push(position, { kind: 'skipped', sample: prepared.sample, error: prepared.error });
           continue;
         }
-        const task = processor.process(prepared.views, prepared.sample).then(
-          (outcome) => this.ordered.push(position, { kind: 'sample', sample: prepared.sample, outcome, image: prepared.image }),
-          (error: unknown) => {
+        // A task never rejects: its failure is kept and ends the loop, so nothing is left unhandled.
+        const task = processor
+          .process(prepared.views, prepared.sample)
+          .then((outcome) => this.ordered.push(position, { kind: 'sample', sample: prepared.sample, outcome, image: prepared.image }))
+          .catch((error: unknown) => {
             failure ??= { error };
-          },
-        );
+          })
+          .finally(() => inFlight.delete(task));
         inFlight.add(task);
-        void task.finally(() => inFlight.delete(task));
         if (inFlight.size >= processor.concurrency) await Promise.race(inFlight);
       }
-      await Promise.all(inFlight);
+    } catch (error) {
+      failure ??= { error };
     } finally {
+      // Samples in flight finish (and are written) before the session closes its files.
+      await Promise.all(inFlight);
       await prefetcher.drain();
     }
     if (failure !== undefined) throw failure.error;

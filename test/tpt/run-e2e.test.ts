@@ -113,6 +113,25 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(texts).toEqual(expect.arrayContaining(['Config', 'statistics/perclass', 'statistics/global']));
   });
 
+  it('keeps what was done when a sample fails, and reports the failure', async () => {
+    const config = tinyRunConfig(datasetRoot, ['dataset_shuffle=false']);
+    const failing = runTpt(config, {
+      createProcessor: (_, loaded) => ({
+        concurrency: 1,
+        process: async (views, sample) => {
+          if (sample.position === 2) throw new Error('simulated failure');
+          return loaded.tuner.tuneSample(views);
+        },
+        close: async () => undefined,
+      }),
+    });
+    await expect(failing).rejects.toThrow('simulated failure');
+    const dir = join(config.out_dir, readdirSync(config.out_dir)[0]!);
+    const done = readJsonLines<SampleRecord>(join(dir, 'samples.jsonl')).records.length + readJsonLines<SkippedRecord>(join(dir, 'skipped.jsonl')).records.length;
+    expect(done).toBe(2);
+    expect(readSummary(dir)).toMatchObject({ finished: false });
+  });
+
   it('resumes an interrupted run (with 2 worker threads) to the same samples.jsonl, summary and events as an uninterrupted one', async () => {
     // Worker threads may finish samples out of order; the run folder must not show it.
     const config = tinyRunConfig(datasetRoot, ['save_logits=true', 'save_imgs=true', 'workers=2']);
