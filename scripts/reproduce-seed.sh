@@ -97,7 +97,8 @@ done
 report() { echo; echo "== $1 =="; shift; "${TPT_CMD[@]}" report "$@"; }
 report "Table 7.6: zero-shot (base columns) and TPT without / with AugMix" \
   "$OUT_DIR/seed-baseline_*" "$OUT_DIR/seed-baseline-augmix_*"
-report "Table 8.6.1: patch losses, PatchAugmenter naug 4 × npatch 16" "$OUT_DIR/seed-patch_*"
+report "Table 8.6.1: patch losses, PatchAugmenter naug 4 × npatch 16" "$OUT_DIR/seed-patch_*" \
+  --plot "$OUT_DIR/seed-patch.png" --by loss
 report "Table 9.2.1: overlap × naug/npatch, defaultTPT" "$OUT_DIR/seed-overlap_*" \
   --plot "$OUT_DIR/seed-overlap.png" --by overlap
 report "Table 10.2.1 (first): AugmenterTPT with the cross-entropy losses (baseline last)" \

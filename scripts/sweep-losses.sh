@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ten losses at the seed's settings, then `tpt report`:
+# The ten losses at the seed's settings, then `tpt report` (tables, and plots of TPT top-1 by loss):
 #   table 8.6.1:        PatchAugmenter, naug 4, npatch 16, overlap 0, AugMix on:
 #                       defaultTPT, patch_loss1 … patch_loss6
 #   table 10.2.1 (first): AugmenterTPT, 63 views, AugMix off:
@@ -73,6 +73,6 @@ for point in "${GRID[@]}"; do
 done
 
 echo; echo "== Table 8.6.1: PatchAugmenter (naug 4, npatch 16), defaultTPT and the six patch losses =="
-"${TPT_CMD[@]}" report "$OUT_DIR/losses-patch_*"
+"${TPT_CMD[@]}" report "$OUT_DIR/losses-patch_*" --plot "$OUT_DIR/losses-patch.png" --by loss
 echo; echo "== Table 10.2.1 (first): AugmenterTPT (63 views), the cross-entropy losses and defaultTPT =="
-"${TPT_CMD[@]}" report "$OUT_DIR/losses-ce_*"
+"${TPT_CMD[@]}" report "$OUT_DIR/losses-ce_*" --plot "$OUT_DIR/losses-ce.png" --by loss

@@ -209,7 +209,8 @@ export function plotSvg(data: PlotData, options: PlotOptions = {}): string {
   data.series.forEach((s, i) => {
     const colour = PALETTE[i % PALETTE.length] as string;
     const pts = s.points.filter((p) => Number.isFinite(p.y));
-    if (pts.length > 1) {
+    // categories (e.g. losses) have no order between them: markers only
+    if (pts.length > 1 && !data.categories) {
       const d = pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
       parts.push(`<polyline points="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     }
