@@ -114,6 +114,10 @@ export class RunSession {
     let failure: { error: unknown } | undefined;
     try {
       for (let position = start; position < plan.length && failure === undefined && !this.stopRequested(inFlight.size); position++) {
+        // Let the event loop turn between samples: the model's work is synchronous, and without this a Ctrl-C
+        // and the finished decodes of the samples prepared ahead would wait for the end of the run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopRequested(inFlight.size)) break;
         const prepared = await prefetcher.take(position);
         if (prepared.kind === 'skipped') {
           this.ordered.push(position, { kind: 'skipped', sample: prepared.sample, error: prepared.error });
