@@ -45,6 +45,14 @@ function unary(kernelName: string, dx: (dy: Tensor, x: Tensor, y: Tensor) => Ten
   };
 }
 
+/** [..., m, n] → [..., n, m] */
+function swapLastAxes(x: Tensor): Tensor {
+  const perm = x.shape.map((_, i) => i);
+  perm[x.rank - 2] = x.rank - 1;
+  perm[x.rank - 1] = x.rank - 2;
+  return tf.transpose(x, perm);
+}
+
 /** Gradients of a kernel whose inputs are a list (Concat, Pack): tfjs keys them by position. */
 function byPosition(parts: Tensor[]): NamedGradientMap {
   const map: NamedGradientMap = {};
@@ -105,6 +113,8 @@ const CONFIGS: GradConfig[] = [
     },
   },
   {
+    // As tfjs-core's, except that operands are transposed explicitly: the wasm backend's matMul with
+    // transposeA/transposeB runs about 15x slower than a transpose followed by a plain matMul.
     kernelName: tf.BatchMatMul,
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, saved, attrs) => {
@@ -112,10 +122,11 @@ const CONFIGS: GradConfig[] = [
       const g = dy as Tensor;
       const ta = attrs['transposeA'] as boolean;
       const tb = attrs['transposeB'] as boolean;
-      if (!ta && !tb) return { a: () => tf.matMul(g, b, false, true), b: () => tf.matMul(a, g, true, false) };
-      if (!ta && tb) return { a: () => tf.matMul(g, b, false, false), b: () => tf.matMul(g, a, true, false) };
-      if (ta && !tb) return { a: () => tf.matMul(b, g, false, true), b: () => tf.matMul(a, g, false, false) };
-      return { a: () => tf.matMul(b, g, true, true), b: () => tf.matMul(g, a, true, true) };
+      const mm = (x: Tensor, y: Tensor, tx: boolean, ty: boolean) => tf.matMul(tx ? swapLastAxes(x) : x, ty ? swapLastAxes(y) : y);
+      if (!ta && !tb) return { a: () => mm(g, b, false, true), b: () => mm(a, g, true, false) };
+      if (!ta && tb) return { a: () => mm(g, b, false, false), b: () => mm(g, a, true, false) };
+      if (ta && !tb) return { a: () => mm(b, g, false, true), b: () => mm(a, g, false, false) };
+      return { a: () => mm(b, g, true, true), b: () => mm(g, a, true, true) };
     },
   },
   {

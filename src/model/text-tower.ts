@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
-import { takeParam, plainTensor } from './model-weights.js';
+import { FrozenLinear, takeParam, plainTensor } from './model-weights.js';
 import type { ModelArch } from './model-weights.js';
 import { causalMask, layerNorm, loadLayerNorm, ResidualAttentionBlock } from './transformer-block.js';
 import type { LayerNormParams, PrefixKeyValues } from './transformer-block.js';
+
+/** [rows, cols] → [cols, rows] on the host. */
+function transposeHost(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
+}
 
 /**
  * CLIP's text transformer as used by CoOp's TextEncoder: prompt embeddings (already built by the prompt
@@ -20,7 +27,7 @@ export class TextTower {
   private readonly positional: tf.Tensor2D;
   private readonly blocks: ResidualAttentionBlock[];
   private readonly lnFinal: LayerNormParams;
-  private readonly textProjection: tf.Tensor2D;
+  private readonly textProjection: FrozenLinear;
   private readonly masks = new Map<number, tf.Tensor2D>();
 
   constructor(stateDict: StateDict, arch: ModelArch) {
@@ -35,8 +42,10 @@ export class TextTower {
       this.blocks.push(new ResidualAttentionBlock(stateDict, `transformer.resblocks.${i}`, arch.transformerWidth, arch.transformerHeads));
     }
     this.lnFinal = loadLayerNorm(stateDict, 'ln_final', arch.transformerWidth);
-    // text_projection is an nn.Parameter used as x @ P, so it is already [in, out].
-    this.textProjection = plainTensor(stateDict, 'text_projection', [arch.transformerWidth, arch.embedDim]) as tf.Tensor2D;
+    // text_projection is an nn.Parameter used as x @ P, so it is [in, out]; FrozenLinear takes PyTorch's
+    // Linear layout [out, in], hence the host transpose.
+    const projection = takeParam(stateDict, 'text_projection', [arch.transformerWidth, arch.embedDim]);
+    this.textProjection = new FrozenLinear({ data: transposeHost(projection.data, arch.transformerWidth, arch.embedDim), shape: [arch.embedDim, arch.transformerWidth] }, undefined);
   }
 
   /** Rows of token_embedding for the given ids, concatenated: [ids.length · W] on the host. */
@@ -67,7 +76,7 @@ export class TextTower {
 
   /** ln_final and text_projection of EOT rows [n, W] → [n, E]. */
   private project(eotRows: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(layerNorm(eotRows, this.lnFinal), this.textProjection);
+    return this.textProjection.forward(layerNorm(eotRows, this.lnFinal));
   }
 
   /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
-import { linearWeight, vector } from './model-weights.js';
+import { FrozenLinear, takeParam, vector } from './model-weights.js';
 
 /** PyTorch's nn.LayerNorm default epsilon; CLIP keeps it. */
 const LN_EPS = 1e-5;
@@ -55,15 +55,11 @@ export interface PrefixKeyValues {
 export class ResidualAttentionBlock {
   private readonly ln1: LayerNormParams;
   private readonly ln2: LayerNormParams;
-  /** in_proj stacks q, k, v as [3W, W]; transposed to [W, 3W] so one matMul projects all three. */
-  private readonly inW: tf.Tensor2D;
-  private readonly inB: tf.Tensor1D;
-  private readonly outW: tf.Tensor2D;
-  private readonly outB: tf.Tensor1D;
-  private readonly fcW: tf.Tensor2D;
-  private readonly fcB: tf.Tensor1D;
-  private readonly projW: tf.Tensor2D;
-  private readonly projB: tf.Tensor1D;
+  /** in_proj stacks q, k, v as [3W, W], so one matMul projects all three. */
+  private readonly inProj: FrozenLinear;
+  private readonly outProj: FrozenLinear;
+  private readonly fc: FrozenLinear;
+  private readonly proj: FrozenLinear;
   private readonly headDim: number;
 
   constructor(stateDict: StateDict, prefix: string, readonly width: number, readonly heads: number) {
@@ -71,21 +67,20 @@ export class ResidualAttentionBlock {
     this.headDim = width / heads;
     this.ln1 = loadLayerNorm(stateDict, `${prefix}.ln_1`, width);
     this.ln2 = loadLayerNorm(stateDict, `${prefix}.ln_2`, width);
-    this.inW = linearWeight(stateDict, `${prefix}.attn.in_proj_weight`, 3 * width, width);
-    this.inB = vector(stateDict, `${prefix}.attn.in_proj_bias`, 3 * width);
-    this.outW = linearWeight(stateDict, `${prefix}.attn.out_proj.weight`, width, width);
-    this.outB = vector(stateDict, `${prefix}.attn.out_proj.bias`, width);
-    this.fcW = linearWeight(stateDict, `${prefix}.mlp.c_fc.weight`, 4 * width, width);
-    this.fcB = vector(stateDict, `${prefix}.mlp.c_fc.bias`, 4 * width);
-    this.projW = linearWeight(stateDict, `${prefix}.mlp.c_proj.weight`, width, 4 * width);
-    this.projB = vector(stateDict, `${prefix}.mlp.c_proj.bias`, width);
+    this.inProj = new FrozenLinear(
+      takeParam(stateDict, `${prefix}.attn.in_proj_weight`, [3 * width, width]),
+      takeParam(stateDict, `${prefix}.attn.in_proj_bias`, [3 * width]).data,
+    );
+    this.outProj = FrozenLinear.fromStateDict(stateDict, `${prefix}.attn.out_proj`, width, width);
+    this.fc = FrozenLinear.fromStateDict(stateDict, `${prefix}.mlp.c_fc`, 4 * width, width);
+    this.proj = FrozenLinear.fromStateDict(stateDict, `${prefix}.mlp.c_proj`, width, 4 * width);
   }
 
   /** ln_1 and the q/k/v projection of x [B, L, W]; q is pre-scaled by 1/√d as PyTorch's MHA does. */
   private project(x: tf.Tensor3D): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D } {
     const [b, l, w] = x.shape;
     const h = layerNorm(x, this.ln1);
-    const qkv = tf.add(tf.matMul(tf.reshape(h, [b * l, w]), this.inW), this.inB); // [B·L, 3W]
+    const qkv = this.inProj.forward(tf.reshape(h, [b * l, w])); // [B·L, W] → [B·L, 3W]
     const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
     const heads = (t: tf.Tensor2D): tf.Tensor4D => tf.reshape(t, [b, l, this.heads, this.headDim]); // [B, L, heads, d]
     return { q: heads(tf.mul(q, 1 / Math.sqrt(this.headDim))), k: heads(k), v: heads(v) };
@@ -100,10 +95,10 @@ export class ResidualAttentionBlock {
   /** Attention output [B·heads, L, d] → out_proj, residual add, then the MLP half of the block. */
   private finish(x: tf.Tensor3D, attended: tf.Tensor3D): tf.Tensor3D {
     const [b, l, w] = x.shape;
-    const merged = tf.reshape(tf.transpose(tf.reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
-    const afterAttn = tf.add(x, tf.reshape(tf.add(tf.matMul(merged, this.outW), this.outB), [b, l, w]));
-    const h = tf.reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
-    const mlp = tf.add(tf.matMul(quickGelu(tf.add(tf.matMul(h, this.fcW), this.fcB)), this.projW), this.projB);
+    const merged: tf.Tensor2D = tf.reshape(tf.transpose(tf.reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
+    const afterAttn = tf.add(x, tf.reshape(this.outProj.forward(merged), [b, l, w]));
+    const h: tf.Tensor2D = tf.reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
+    const mlp = this.proj.forward(quickGelu(this.fc.forward(h)) as tf.Tensor2D);
     return tf.add(afterAttn, tf.reshape(mlp, [b, l, w]));
   }
 
@@ -152,8 +147,7 @@ export class ResidualAttentionBlock {
   }
 
   dispose(): void {
-    for (const t of [this.ln1.weight, this.ln1.bias, this.ln2.weight, this.ln2.bias, this.inW, this.inB, this.outW, this.outB, this.fcW, this.fcB, this.projW, this.projB]) {
-      t.dispose();
-    }
+    for (const t of [this.ln1.weight, this.ln1.bias, this.ln2.weight, this.ln2.bias]) t.dispose();
+    for (const linear of [this.inProj, this.outProj, this.fc, this.proj]) linear.dispose();
   }
 }
