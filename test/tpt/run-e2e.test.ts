@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import type { TptConfig } from '../../src/config/schema.js';
 import { readEventDir, scalarRows } from '../../src/metrics/event-reader.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
 import type { ProgressSnapshot, RunReporter } from '../../src/run/reporter.js';
@@ -109,8 +110,37 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(losses.map((r) => r.value)).toEqual(samples.map((s) => Math.fround(s.loss)));
     const summary = readSummary(reference.result.dir);
     expect(rows.find((r) => r.tag === 'AccuracyTOP1/Final_TPT_coop')!.value).toBe(Math.fround(summary.top1_tpt));
-    const texts = files.flatMap((f) => f.events.flatMap((e) => e.values)).filter((v) => v.kind === 'text').map((v) => v.tag);
+    const values = files.flatMap((f) => f.events.flatMap((e) => e.values));
+    // save_imgs: one image per sample whose correctness TPT changed, under the seed's tag.
+    const images = values.filter((v) => v.kind === 'image').map((v) => v.tag);
+    expect(images).toEqual(samples.filter((s) => s.change !== 0).map((s) => expect.stringMatching(new RegExp(`^(Improved|Worsened)_Images/img_${s.index}:`))));
+    const texts = values.filter((v) => v.kind === 'text').map((v) => v.tag);
     expect(texts).toEqual(expect.arrayContaining(['Config', 'statistics/perclass', 'statistics/global']));
+  });
+
+  it('records improved and worsened samples, with their images under the seed\'s tags', async () => {
+    // A processor with scripted logits: TPT fixes even positions and breaks odd ones.
+    const config = tinyRunConfig(datasetRoot, ['save_imgs=true', 'dataset_shuffle=false']);
+    const logitsWithTop = (top: number) => Float32Array.from({ length: 200 }, (_, k) => (k === top ? 5 : 0));
+    const result = await runTpt(config, {
+      createProcessor: () => ({
+        concurrency: 1,
+        process: async (_views, sample) => {
+          const wrong = (sample.target + 1) % 200;
+          const fixes = sample.position % 2 === 0;
+          return { baseLogits: logitsWithTop(fixes ? wrong : sample.target), tptLogits: logitsWithTop(fixes ? sample.target : wrong), loss: 1, seconds: { imageTower: 0, tuning: 0, evaluation: 0 } };
+        },
+        close: async () => undefined,
+      }),
+    });
+    const samples = readJsonLines<SampleRecord>(join(result.dir, 'samples.jsonl')).records;
+    expect(samples.map((s) => s.change)).toEqual([-1, 1, -1, 1]); // position 0 is broken.jpg (skipped)
+    expect(result.summary).toMatchObject({ improved: 2, worsened: 2, top1_base: 0.5, top1_tpt: 0.5 });
+    const images = readEventDir(result.dir).flatMap((f) => f.events.flatMap((e) => e.values.filter((v) => v.kind === 'image').map((v) => ({ step: e.step, v }))));
+    expect(images.map(({ v }) => v.tag)).toEqual(
+      samples.map((s) => `${s.change > 0 ? 'Improved' : 'Worsened'}_Images/img_${s.index}:${s.target}-${IMAGENET_A_CLASSNAMES[s.target]}`),
+    );
+    expect(images.map(({ step }) => step)).toEqual(samples.map((s) => s.target)); // the seed passes the class as the step
   });
 
   it('keeps what was done when a sample fails, and reports the failure', async () => {
