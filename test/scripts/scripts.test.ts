@@ -120,8 +120,10 @@ describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
     expect(stdout).toContain('== Table 8.6.1');
     expect(stdout).toContain('== Table 10.2.1 (first)');
     for (const loss of ['patch_loss1', 'patch_loss6', 'crossentropy_soft', 'crossentropy_hard5']) expect(stdout).toMatch(new RegExp(`\\| ${loss} +\\|`));
-    const folders = readdirSync(outDir).filter((d) => d.startsWith('losses-'));
+    const entries = readdirSync(outDir, { withFileTypes: true }).filter((d) => d.name.startsWith('losses-'));
+    const folders = entries.filter((d) => d.isDirectory()).map((d) => d.name);
     expect(folders).toHaveLength(11);
+    expect(entries.filter((d) => d.isFile()).map((d) => d.name).sort()).toEqual(['losses-ce.png', 'losses-patch.png']);
     for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
   }, 600_000);
 });
