@@ -45,7 +45,14 @@ export class ImageTower {
   private forwardChunk(views: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
       let x = this.stem.forward(views);
-      for (const stage of this.layers) for (const block of stage) x = block.forward(x);
+      for (const stage of this.layers) {
+        for (const block of stage) {
+          // Free each block's input as soon as the next exists: peak memory is then about one block's worth.
+          const next = block.forward(x);
+          x.dispose();
+          x = next;
+        }
+      }
       return this.attnpool.forward(x);
     });
   }

@@ -99,8 +99,12 @@ export class FrozenLinear {
     this.weightT = tf.tensor2d(weightOutIn.data, [outDim, inDim]);
     this.weight = tf.transpose(this.weightT) as tf.Tensor2D;
     this.bias = bias ? tf.tensor1d(bias) : undefined;
+    // The bias is added inside, so no Add node keeps the pre-bias product alive for the backward pass.
     const linearWithGradient = (x: tf.Tensor) => ({
-      value: tf.matMul(x as tf.Tensor2D, this.weight) as tf.Tensor,
+      value: tf.tidy(() => {
+        const product = tf.matMul(x as tf.Tensor2D, this.weight);
+        return this.bias ? tf.add(product, this.bias) : product;
+      }),
       gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, this.weightT) as tf.Tensor,
     });
     this.apply = tf.customGrad(linearWithGradient as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor2D;
@@ -113,10 +117,7 @@ export class FrozenLinear {
   }
 
   forward(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const y = this.apply(x);
-      return this.bias ? tf.add(y, this.bias) : y;
-    });
+    return this.apply(x);
   }
 
   dispose(): void {

@@ -5,6 +5,15 @@ import type { ModelArch } from './model-weights.js';
 import { causalMask, layerNorm, loadLayerNorm, ResidualAttentionBlock } from './transformer-block.js';
 import type { LayerNormParams, PrefixKeyValues } from './transformer-block.js';
 
+/**
+ * Disposes a layer's input once its output exists. Safe under a gradient tape, which keeps its own
+ * references to whatever the backward pass needs.
+ */
+function replace(previous: tf.Tensor3D, next: tf.Tensor3D): tf.Tensor3D {
+  previous.dispose();
+  return next;
+}
+
 /** [rows, cols] → [cols, rows] on the host. */
 function transposeHost(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
@@ -87,7 +96,7 @@ export class TextTower {
     return tf.tidy(() => {
       const [c, l, w] = prompts.shape;
       let x = tf.add(prompts, this.positions(0, l)) as tf.Tensor3D;
-      for (const block of this.blocks) x = block.forward(x, this.mask(l));
+      for (const block of this.blocks) x = replace(x, block.forward(x, this.mask(l)));
       const oneHot = new Float32Array(c * l);
       eotIndex.forEach((e, i) => (oneHot[i * l + e] = 1));
       const eotRows: tf.Tensor2D = tf.reshape(tf.matMul(tf.tensor3d(oneHot, [c, 1, l]), x), [c, w]); // [C, 1, W] → [C, W]
@@ -122,7 +131,7 @@ export class TextTower {
       let x = tf.add(ownTokens, this.positions(start, r)) as tf.Tensor3D;
       this.blocks.forEach((block, i) => {
         const layerPrefix = prefix?.[i];
-        x = layerPrefix ? block.forwardAfterPrefix(x, layerPrefix, this.mask(r)) : block.forward(x, this.mask(r));
+        x = replace(x, layerPrefix ? block.forwardAfterPrefix(x, layerPrefix, this.mask(r)) : block.forward(x, this.mask(r)));
       });
       const eotRows: tf.Tensor2D = tf.reshape(tf.slice(x, [0, r - 1, 0], [n, 1, w]), [n, w]); // [n, 1, W] → [n, W]
       return this.project(eotRows);

@@ -20,20 +20,55 @@ export function loadLayerNorm(stateDict: StateDict, prefix: string, width: numbe
   return { weight: vector(stateDict, `${prefix}.weight`, width), bias: vector(stateDict, `${prefix}.bias`, width) };
 }
 
-/** LayerNorm over the last axis, composed from differentiable ops (no fused kernel on every backend). */
+type CustomGradFunc = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * LayerNorm over the last axis with a hand-written gradient for its input (γ and β are frozen):
+ * x̂ = (x − μ)·rstd, y = x̂·γ + β, and dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ.
+ * Only x̂ and rstd are kept for the backward pass, instead of every intermediate of the composed ops.
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, p: LayerNormParams): T {
-  return tf.tidy(() => {
-    const mean = tf.mean(x, -1, true);
-    const centered = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(centered), -1, true);
-    return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, LN_EPS))), p.weight), p.bias) as T;
-  });
+  const normalize = (input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [normalized, rstd, value] = tf.tidy(() => {
+      const centered = tf.sub(input, tf.mean(input, -1, true));
+      const r = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), LN_EPS));
+      const n = tf.mul(centered, r);
+      return [n, r, tf.add(tf.mul(n, p.weight), p.bias)];
+    });
+    save([normalized!, rstd!]);
+    return {
+      value: value!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [n, r] = saved as [tf.Tensor, tf.Tensor];
+          const g = tf.mul(dy, p.weight);
+          const inner = tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(n, tf.mean(tf.mul(g, n), -1, true)));
+          return tf.mul(inner, r);
+        }),
+    };
+  };
+  return (tf.customGrad(normalize as unknown as CustomGradFunc) as unknown as (t: tf.Tensor) => tf.Tensor)(x) as T;
 }
 
-/** CLIP's QuickGELU: x·σ(1.702x). */
-function quickGelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702)));
-}
+const QUICK_GELU_ALPHA = 1.702;
+
+/**
+ * CLIP's QuickGELU, x·σ(1.702x), keeping only x for the backward pass:
+ * d/dx = s + 1.702·x·s·(1 − s), s = σ(1.702x).
+ */
+const quickGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x]);
+  return {
+    value: tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, QUICK_GELU_ALPHA)))),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [input] = saved as [tf.Tensor];
+        const s = tf.sigmoid(tf.mul(input, QUICK_GELU_ALPHA));
+        const slope = tf.add(s, tf.mul(tf.mul(input, QUICK_GELU_ALPHA), tf.mul(s, tf.sub(1, s))));
+        return tf.mul(dy, slope);
+      }),
+  };
+}) as unknown as CustomGradFunc) as unknown as (x: tf.Tensor) => tf.Tensor;
 
 /** Causal additive mask [L, L]: 0 on and below the diagonal, MASKED above it. */
 export function causalMask(length: number): tf.Tensor2D {
@@ -104,11 +139,14 @@ export class ResidualAttentionBlock {
 
   /** x [B, L, W] with an additive mask [L, L]; also returns this layer's keys/values [B·heads, L, d]. */
   forwardWithKeyValues(x: tf.Tensor3D, mask: tf.Tensor2D): { out: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
-    const { q, k, v } = this.project(x);
-    const keys = this.headsFirst(k);
-    const values = this.headsFirst(v);
-    const weights = tf.softmax(tf.add(tf.matMul(this.headsFirst(q), keys, false, true), mask)); // [B·heads, L, L]
-    return { out: this.finish(x, tf.matMul(weights, values)), keys, values };
+    // Each block in its own tidy: under a gradient tape only the tensors its backward pass saved survive.
+    return tf.tidy(() => {
+      const { q, k, v } = this.project(x);
+      const keys = this.headsFirst(k);
+      const values = this.headsFirst(v);
+      const weights = tf.softmax(tf.add(tf.matMul(this.headsFirst(q), keys, false, true), mask)); // [B·heads, L, L]
+      return { out: this.finish(x, tf.matMul(weights, values)), keys, values };
+    });
   }
 
   forward(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
@@ -123,27 +161,29 @@ export class ResidualAttentionBlock {
    * [heads, n·R, d] × [heads, P, d]ᵀ, so no broadcasting batch matmul enters the gradient path.
    */
   forwardAfterPrefix(x: tf.Tensor3D, prefix: PrefixKeyValues, ownMask: tf.Tensor2D): tf.Tensor3D {
-    const [n, r] = x.shape;
-    const p = prefix.keys.shape[1];
-    const { q, k, v } = this.project(x);
-    const qByHead = tf.reshape(tf.transpose(q, [2, 0, 1, 3]), [this.heads, n * r, this.headDim]); // [heads, n·R, d]
-    const prefixScores = tf.reshape(
-      tf.transpose(tf.reshape(tf.matMul(qByHead, prefix.keys, false, true), [this.heads, n, r, p]), [1, 0, 2, 3]),
-      [n * this.heads, r, p],
-    ); // [heads, n·R, P] → [n·heads, R, P]
-    const ownValues = this.headsFirst(v);
-    const ownScores = tf.add(tf.matMul(this.headsFirst(q), this.headsFirst(k), false, true), ownMask); // [n·heads, R, R]
-    const weights = tf.softmax(tf.concat([prefixScores, ownScores], 2)); // [n·heads, R, P+R]
-    const prefixWeights = tf.reshape(
-      tf.transpose(tf.reshape(tf.slice(weights, [0, 0, 0], [n * this.heads, r, p]), [n, this.heads, r, p]), [1, 0, 2, 3]),
-      [this.heads, n * r, p],
-    ); // [n·heads, R, P] → [heads, n·R, P]
-    const fromPrefix = tf.reshape(
-      tf.transpose(tf.reshape(tf.matMul(prefixWeights, prefix.values), [this.heads, n, r, this.headDim]), [1, 0, 2, 3]),
-      [n * this.heads, r, this.headDim],
-    ); // [heads, n·R, d] → [n·heads, R, d]
-    const fromOwn = tf.matMul(tf.slice(weights, [0, 0, p], [n * this.heads, r, r]), ownValues); // [n·heads, R, d]
-    return this.finish(x, tf.add(fromPrefix, fromOwn));
+    return tf.tidy(() => {
+      const [n, r] = x.shape;
+      const p = prefix.keys.shape[1];
+      const { q, k, v } = this.project(x);
+      const qByHead = tf.reshape(tf.transpose(q, [2, 0, 1, 3]), [this.heads, n * r, this.headDim]); // [heads, n·R, d]
+      const prefixScores = tf.reshape(
+        tf.transpose(tf.reshape(tf.matMul(qByHead, prefix.keys, false, true), [this.heads, n, r, p]), [1, 0, 2, 3]),
+        [n * this.heads, r, p],
+      ); // [heads, n·R, P] → [n·heads, R, P]
+      const ownValues = this.headsFirst(v);
+      const ownScores = tf.add(tf.matMul(this.headsFirst(q), this.headsFirst(k), false, true), ownMask); // [n·heads, R, R]
+      const weights = tf.softmax(tf.concat([prefixScores, ownScores], 2)); // [n·heads, R, P+R]
+      const prefixWeights = tf.reshape(
+        tf.transpose(tf.reshape(tf.slice(weights, [0, 0, 0], [n * this.heads, r, p]), [n, this.heads, r, p]), [1, 0, 2, 3]),
+        [this.heads, n * r, p],
+      ); // [n·heads, R, P] → [heads, n·R, P]
+      const fromPrefix = tf.reshape(
+        tf.transpose(tf.reshape(tf.matMul(prefixWeights, prefix.values), [this.heads, n, r, this.headDim]), [1, 0, 2, 3]),
+        [n * this.heads, r, this.headDim],
+      ); // [heads, n·R, d] → [n·heads, R, d]
+      const fromOwn = tf.matMul(tf.slice(weights, [0, 0, p], [n * this.heads, r, r]), ownValues); // [n·heads, R, d]
+      return this.finish(x, tf.add(fromPrefix, fromOwn));
+    });
   }
 
   dispose(): void {
