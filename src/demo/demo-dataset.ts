@@ -19,8 +19,15 @@ export interface DemoImage {
   format: 'jpeg' | 'png';
 }
 
-/** Five real ImageNet-A classes, so labels and prompts are the real ones. */
-export const DEMO_WNIDS: readonly string[] = ['n01498041', 'n01531178', 'n01614925', 'n01694178', 'n02007558'];
+/**
+ * Five real ImageNet-A classes, so labels and prompts are the real ones: porcupine, African bush elephant,
+ * obelisk, parachute, spatula. Why these: a CLIP with random weights sends almost every image to the same few
+ * classes (its features share one dominant direction), and these are the demo model's favourites. With
+ * them, the summary's counters (top-1/top-5 hits, samples TPT improved or worsened) are not all zero, so the
+ * demo shows them at work. The accuracies still mean nothing: they measure where a random model's
+ * predictions pile up, not recognition.
+ */
+export const DEMO_WNIDS: readonly string[] = ['n02346627', 'n02504458', 'n03837869', 'n03888257', 'n04270147'];
 
 /** Width × height pairs from tall to wide, small to photo-sized. */
 const DEMO_SIZES: readonly (readonly [number, number])[] = [

@@ -13,6 +13,7 @@ import { isTptError } from '../errors.js';
 import { buildReport } from '../report/report.js';
 import { runFolderPath } from '../run/run-folder.js';
 import type { RunSummary } from '../run/summary.js';
+import { DEMO_WNIDS } from './demo-dataset.js';
 import { ensureDemoInputs } from './demo-inputs.js';
 
 export const DEMO_CONFIG = 'configs/demo.json';
@@ -77,7 +78,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const inputs = await ensureDemoInputs(join(options.root, DEMO_INPUTS_DIR));
     const images = Object.keys(inputs.files).filter((f) => f.startsWith('imagenet-a/')).length;
     say(
-      `${inputs.built ? 'built' : 'reusing'} demo inputs in ${DEMO_INPUTS_DIR}/: ${images} synthetic images in 5 ImageNet-A class folders, ` +
+      `${inputs.built ? 'built' : 'reusing'} demo inputs in ${DEMO_INPUTS_DIR}/: ${images} synthetic images in ${DEMO_WNIDS.length} ImageNet-A class folders, ` +
         'a small CLIP (ResNet 1-1-1-1, width 16, 64 px; text 2 layers, width 64, full 49,408-token vocabulary) with seeded random weights.',
     );
     const sets = demoSets(options);
@@ -111,9 +112,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say('\n' + (await buildReport([runDir])).text.trimEnd());
     say('\nnext:');
     const outDir = isAbsolute(config.out_dir) ? config.out_dir : relative(options.root, resolve(options.root, config.out_dir)) || '.';
-    say(`  npx tpt report '${outDir}/${config.run_name}_*'    # this table again (also --format csv|json, --plot out.png)`);
-    say(`  tensorboard --logdir ${outDir}                  # scalars, texts, HParams (pip install tensorboard)`);
-    say('\nThese accuracies mean nothing: the demo model has random weights and the images are synthetic shapes.');
+    const next: [string, string][] = [
+      [`npx tpt report '${outDir}/${config.run_name}_*'`, 'this table again (also --format csv|json, --plot out.png)'],
+      [`tensorboard --logdir ${outDir}`, 'scalars, texts, HParams (pip install tensorboard)'],
+    ];
+    const width = Math.max(...next.map(([command]) => command.length));
+    for (const [command, comment] of next) say(`  ${command.padEnd(width)}   # ${comment}`);
+    say('\nThese accuracies mean nothing: the demo model has random weights, the images are synthetic shapes, and');
+    say("the 5 classes are simply where the random model's predictions pile up (so the counters move at all).");
     say('The demo exists to show the whole pipeline (data, views, CLIP, CoOp prompt, test-time tuning, metrics,');
     say('run folder, TensorBoard, report) working end to end. For real results see the README: RN50.pt, CoOp');
     say('weights and ImageNet-A, then `tpt run --config configs/baseline.json`.');
