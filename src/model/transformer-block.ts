@@ -70,6 +70,28 @@ const quickGelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   };
 }) as unknown as CustomGradFunc) as unknown as (x: tf.Tensor) => tf.Tensor;
 
+/**
+ * a + b for two tensors of one shape, with the gradient dy for both. tf.add would keep both inputs alive on
+ * the tape only to read their shapes, which for the residual stream is most of the text tower's memory.
+ */
+const residualAdd = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => ({
+  value: tf.add(a, b),
+  gradFunc: (dy: tf.Tensor) => [dy, dy.clone()],
+})) as unknown as CustomGradFunc) as unknown as <T extends tf.Tensor>(a: T, b: T) => T;
+
+/**
+ * tf.reshape whose gradient remembers the input shape instead of keeping the input tensor on the tape (tfjs's
+ * Reshape gradient saves x only to read x.shape, which held about half of the text tower's taped memory).
+ */
+function reshape<R extends tf.Rank>(x: tf.Tensor, shape: number[]): tf.Tensor<R> {
+  const inputShape = x.shape;
+  const reshapeWithGradient = (input: tf.Tensor) => ({
+    value: tf.reshape(input, shape),
+    gradFunc: (dy: tf.Tensor) => tf.reshape(dy, inputShape),
+  });
+  return (tf.customGrad(reshapeWithGradient as unknown as CustomGradFunc) as unknown as (t: tf.Tensor) => tf.Tensor<R>)(x);
+}
+
 /** Causal additive mask [L, L]: 0 on and below the diagonal, MASKED above it. */
 export function causalMask(length: number): tf.Tensor2D {
   const values = new Float32Array(length * length);
@@ -102,39 +124,45 @@ export class ResidualAttentionBlock {
     this.headDim = width / heads;
     this.ln1 = loadLayerNorm(stateDict, `${prefix}.ln_1`, width);
     this.ln2 = loadLayerNorm(stateDict, `${prefix}.ln_2`, width);
-    this.inProj = new FrozenLinear(
-      takeParam(stateDict, `${prefix}.attn.in_proj_weight`, [3 * width, width]),
-      takeParam(stateDict, `${prefix}.attn.in_proj_bias`, [3 * width]).data,
-    );
+    // PyTorch's MHA scales q = (x·Wq + bq)/√d; the scale is folded into the q rows of in_proj here (exact
+    // when √d is a power of two, as for CLIP's 64-wide heads), so no extra multiply is taped.
+    const inWeight = takeParam(stateDict, `${prefix}.attn.in_proj_weight`, [3 * width, width]);
+    const inBias = takeParam(stateDict, `${prefix}.attn.in_proj_bias`, [3 * width]).data;
+    const scale = 1 / Math.sqrt(this.headDim);
+    const scaledWeight = inWeight.data.slice();
+    const scaledBias = inBias.slice();
+    for (let i = 0; i < width * width; i++) scaledWeight[i] = scaledWeight[i]! * scale;
+    for (let i = 0; i < width; i++) scaledBias[i] = scaledBias[i]! * scale;
+    this.inProj = new FrozenLinear({ data: scaledWeight, shape: inWeight.shape }, scaledBias);
     this.outProj = FrozenLinear.fromStateDict(stateDict, `${prefix}.attn.out_proj`, width, width);
     this.fc = FrozenLinear.fromStateDict(stateDict, `${prefix}.mlp.c_fc`, 4 * width, width);
     this.proj = FrozenLinear.fromStateDict(stateDict, `${prefix}.mlp.c_proj`, width, 4 * width);
   }
 
-  /** ln_1 and the q/k/v projection of x [B, L, W]; q is pre-scaled by 1/√d as PyTorch's MHA does. */
+  /** ln_1 and the q/k/v projection of x [B, L, W]; q comes out scaled by 1/√d (folded into in_proj). */
   private project(x: tf.Tensor3D): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D } {
     const [b, l, w] = x.shape;
     const h = layerNorm(x, this.ln1);
-    const qkv = this.inProj.forward(tf.reshape(h, [b * l, w])); // [B·L, W] → [B·L, 3W]
+    const qkv = this.inProj.forward(reshape(h, [b * l, w])); // [B·L, W] → [B·L, 3W]
     const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    const heads = (t: tf.Tensor2D): tf.Tensor4D => tf.reshape(t, [b, l, this.heads, this.headDim]); // [B, L, heads, d]
-    return { q: heads(tf.mul(q, 1 / Math.sqrt(this.headDim))), k: heads(k), v: heads(v) };
+    const heads = (t: tf.Tensor2D): tf.Tensor4D => reshape(t, [b, l, this.heads, this.headDim]); // [B, L, heads, d]
+    return { q: heads(q), k: heads(k), v: heads(v) };
   }
 
   /** [B, L, heads, d] → [B·heads, L, d] */
   private headsFirst(t: tf.Tensor4D): tf.Tensor3D {
     const [b, l] = t.shape;
-    return tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [b * this.heads, l, this.headDim]);
+    return reshape(tf.transpose(t, [0, 2, 1, 3]), [b * this.heads, l, this.headDim]);
   }
 
   /** Attention output [B·heads, L, d] → out_proj, residual add, then the MLP half of the block. */
   private finish(x: tf.Tensor3D, attended: tf.Tensor3D): tf.Tensor3D {
     const [b, l, w] = x.shape;
-    const merged: tf.Tensor2D = tf.reshape(tf.transpose(tf.reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
-    const afterAttn = tf.add(x, tf.reshape(this.outProj.forward(merged), [b, l, w]));
-    const h: tf.Tensor2D = tf.reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
+    const merged: tf.Tensor2D = reshape(tf.transpose(reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
+    const afterAttn = residualAdd(x, reshape(this.outProj.forward(merged), [b, l, w]));
+    const h: tf.Tensor2D = reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
     const mlp = this.proj.forward(quickGelu(this.fc.forward(h)) as tf.Tensor2D);
-    return tf.add(afterAttn, tf.reshape(mlp, [b, l, w]));
+    return residualAdd(afterAttn, reshape(mlp, [b, l, w]));
   }
 
   /** x [B, L, W] with an additive mask [L, L]; also returns this layer's keys/values [B·heads, L, d]. */
@@ -165,20 +193,20 @@ export class ResidualAttentionBlock {
       const [n, r] = x.shape;
       const p = prefix.keys.shape[1];
       const { q, k, v } = this.project(x);
-      const qByHead = tf.reshape(tf.transpose(q, [2, 0, 1, 3]), [this.heads, n * r, this.headDim]); // [heads, n·R, d]
-      const prefixScores = tf.reshape(
-        tf.transpose(tf.reshape(tf.matMul(qByHead, prefix.keys, false, true), [this.heads, n, r, p]), [1, 0, 2, 3]),
+      const qByHead = reshape(tf.transpose(q, [2, 0, 1, 3]), [this.heads, n * r, this.headDim]); // [heads, n·R, d]
+      const prefixScores = reshape(
+        tf.transpose(reshape(tf.matMul(qByHead, prefix.keys, false, true), [this.heads, n, r, p]), [1, 0, 2, 3]),
         [n * this.heads, r, p],
       ); // [heads, n·R, P] → [n·heads, R, P]
       const ownValues = this.headsFirst(v);
       const ownScores = tf.add(tf.matMul(this.headsFirst(q), this.headsFirst(k), false, true), ownMask); // [n·heads, R, R]
       const weights = tf.softmax(tf.concat([prefixScores, ownScores], 2)); // [n·heads, R, P+R]
-      const prefixWeights = tf.reshape(
-        tf.transpose(tf.reshape(tf.slice(weights, [0, 0, 0], [n * this.heads, r, p]), [n, this.heads, r, p]), [1, 0, 2, 3]),
+      const prefixWeights = reshape(
+        tf.transpose(reshape(tf.slice(weights, [0, 0, 0], [n * this.heads, r, p]), [n, this.heads, r, p]), [1, 0, 2, 3]),
         [this.heads, n * r, p],
       ); // [n·heads, R, P] → [heads, n·R, P]
-      const fromPrefix = tf.reshape(
-        tf.transpose(tf.reshape(tf.matMul(prefixWeights, prefix.values), [this.heads, n, r, this.headDim]), [1, 0, 2, 3]),
+      const fromPrefix = reshape(
+        tf.transpose(reshape(tf.matMul(prefixWeights, prefix.values), [this.heads, n, r, this.headDim]), [1, 0, 2, 3]),
         [n * this.heads, r, this.headDim],
       ); // [heads, n·R, d] → [n·heads, R, d]
       const fromOwn = tf.matMul(tf.slice(weights, [0, 0, p], [n * this.heads, r, r]), ownValues); // [n·heads, R, d]
