@@ -117,7 +117,12 @@ export const configSchema = z
       .enum(BACKEND_CHOICES)
       .default('auto')
       .describe('TensorFlow.js backend: auto (tfjs-node-gpu, then tfjs-node, then wasm), tensorflow, wasm or cpu.'),
-    workers: integer().min(1).default(1).describe('Samples processed in parallel, each worker with its own model copy.'),
+    workers: integer()
+      .min(0)
+      .default(0)
+      .describe(
+        'Samples tuned in parallel, each in a worker thread with its own backend and model copy (results do not depend on it). 0: one per CPU core on a CPU backend (wasm, cpu, tfjs-node), 1 on a GPU; 1 tunes in the main thread.',
+      ),
     out_dir: z.string().min(1).default('runs').describe('Parent folder of run folders (`<out_dir>/<run name>/`).'),
     save_logits: z.boolean().default(false).describe('Also store all class logits (base_logits, tpt_logits) in samples.jsonl.'),
     allow_partial_dataset: z

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { initBackend } from '../backend.js';
+import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
+import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { shareStateDict } from '../workers/shared-weights.js';
+import { TuningPool } from '../workers/tuning-pool.js';
+import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
 import type { TptConfig } from '../config/schema.js';
@@ -12,7 +16,7 @@ import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { loadTuner, type LoadedTuner } from './model-loader.js';
+import { archLabel, loadTuner, type LoadedTuner } from './model-loader.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
@@ -32,6 +36,20 @@ export function inThreadProcessor(loaded: LoadedTuner): SampleProcessor {
     process: async (views) => loaded.tuner.tuneSample(views),
     close: async () => undefined,
   };
+}
+
+/**
+ * `workers` samples at a time: more than one runs worker threads, each with its own backend and model built
+ * from this thread's decoded weights (shared memory, not re-read); one tunes here.
+ */
+async function defaultProcessor(config: TptConfig, backend: BackendInfo, loaded: LoadedTuner): Promise<SampleProcessor> {
+  const workers = resolveWorkerCount(config.workers, backend);
+  if (workers === 1) return inThreadProcessor(loaded);
+  const weights = { ...loaded.weights, stateDict: shareStateDict(loaded.weights.stateDict) };
+  return TuningPool.start(
+    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? loaded.weights.bpePath ?? null }, weights, classnames: IMAGENET_A_CLASSNAMES },
+    { workers, backend: backend.name as BackendChoice },
+  );
 }
 
 export interface RunTptOptions {
@@ -79,7 +97,6 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const loaded = await loadTuner(config);
   let processor: SampleProcessor | undefined;
   try {
-    processor = options.createProcessor ? await options.createProcessor(config, loaded) : inThreadProcessor(loaded);
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
     const start = donePrefix(plan, folder.samples, folder.skipped);
 
@@ -97,6 +114,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
     }
+
+    // Started only now, so that a refused or already finished run starts no worker threads.
+    processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -124,6 +144,8 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
       });
       const configText = configJsonText(config);
+      const weightsArch = archLabel(loaded.weights.arch);
+      if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
       // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
       // the run (same values, so TensorBoard shows one session).
       if (start === 0) session.events.addText('Config', configText);
@@ -140,7 +162,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         seed: config.seed,
         backend: backend.detail,
         weights: `${config.clip_weights} (${loaded.weights.source})`,
-        arch: `${config.arch} in the config; the weights take ${loaded.weights.arch.imageResolution}px images, ${loaded.weights.arch.embedDim}-d embedding`,
+        arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop: config.coop_weight_path === '' ? `none (ctx_init "${config.ctx_init}")` : config.coop_weight_path,
         vocabulary: loaded.vocabulary,
         dataset: {
