@@ -1,6 +1,71 @@
 import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
+import { BENCH_ARCH_NAMES } from '../bench/bench-model.js';
+import { formatBench } from '../bench/format-bench.js';
+import { runBench } from '../bench/run-bench.js';
+import { TptError } from '../errors.js';
 
-// Placeholder registration: the issue that owns `tpt bench` replaces this file.
+interface BenchCliOptions {
+  arch: string;
+  views: string;
+  classes: string;
+  samples: string;
+  workers?: string;
+  backend: string;
+  seed: string;
+  json?: boolean;
+}
+
+function integerOption(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value)) throw new TptError('BENCH_OPTIONS', `--${name} must be an integer, got "${text}"`, { hint: `Pass e.g. --${name} 2.` });
+  return value;
+}
+
+/** `tpt bench`: time the per-sample loop on a random-weight model of a real architecture. */
 export function registerBench(program: Command): void {
-  void program;
+  program
+    .command('bench')
+    .summary('time the per-sample TPT loop at real model sizes (random weights, synthetic images)')
+    .description(
+      'Builds a CLIP of the architecture\'s exact shapes with seeded random weights (no files needed), tokenizes\n' +
+        'the ImageNet-A prompts, and runs `tpt run`\'s complete per-sample loop on synthetic ~500x375 JPEGs:\n' +
+        'decode, AugmenterTPT views, base logits, one AdamW step of defaultTPT, TPT logits. Reports seconds per\n' +
+        'sample (wall time / samples), where the time goes, peak memory, the backend and the workers.',
+    )
+    .option('--arch <name>', `architecture: ${BENCH_ARCH_NAMES.join(', ')}`, 'RN50')
+    .option('--views <n>', 'views per sample (1 + n_aug)', '64')
+    .option('--classes <n>', 'class prompts (the first n ImageNet-A classes)', '200')
+    .option('--samples <n>', 'samples to time', '4')
+    .option('--workers <n>', 'samples in parallel (default: one per core on CPU backends, 1 on a GPU)')
+    .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'wasm')
+    .option('--seed <n>', 'seed of the weights and images', '0')
+    .option('--json', 'print one JSON line (key seconds_per_sample, breakdown, peak_rss_mb, ...)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ tpt bench --arch RN50 --samples 2 --json\n' +
+        '  $ tpt bench --workers 1 --samples 2            # one model, preprocessing in the same thread\n' +
+        `\nCompare with the seed's PyTorch loop on the same machine (development only, needs torch):\n` +
+        '  $ OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench-pytorch-reference.py --samples 2 --json\n' +
+        `This machine has ${availableParallelism()} CPUs.`,
+    )
+    .action(async (opts: BenchCliOptions) => {
+      if (!(BACKEND_CHOICES as readonly string[]).includes(opts.backend)) {
+        throw new TptError('BENCH_OPTIONS', `--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${opts.backend}"`, { hint: 'Use --backend wasm.' });
+      }
+      const result = await runBench({
+        arch: opts.arch,
+        views: integerOption('views', opts.views),
+        classes: integerOption('classes', opts.classes),
+        samples: integerOption('samples', opts.samples),
+        workers: opts.workers === undefined ? 0 : integerOption('workers', opts.workers),
+        backend: opts.backend as BackendChoice,
+        seed: integerOption('seed', opts.seed),
+        ...(opts.json ? {} : { onProgress: (done: number, total: number) => process.stderr.write(`\r[tpt bench] ${done}/${total} samples`) }),
+      });
+      if (!opts.json) process.stderr.write('\n');
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : formatBench(result));
+    });
 }

@@ -1,0 +1,21 @@
+import type { BenchResult } from './run-bench.js';
+
+/** The human-readable report of `tpt bench` (without --json). */
+export function formatBench(r: BenchResult): string {
+  const s = (x: number) => `${x.toFixed(2)} s`;
+  const lines = [
+    `tpt bench: ${r.arch}, ${r.views} views, ${r.classes} classes, ${r.samples} samples`,
+    `backend ${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'} on ${r.cpus} CPUs, Node ${r.node}`,
+    '',
+    `seconds per sample   ${s(r.seconds_per_sample)}   (wall ${s(r.wall_seconds)} / ${r.samples}; set-up ${s(r.setup_seconds)} not counted)`,
+    'thread-seconds per sample, by phase (several workers overlap, so these add up to more):',
+    `  preprocessing      ${s(r.breakdown.preprocessing)}   (AugmenterTPT views on the main thread, ahead of the model;
+                             JPEG decoding runs in sharp's thread pool)`,
+    `  image tower        ${s(r.breakdown.image_tower)}   (all views, once)`,
+    `  tuning step        ${s(r.breakdown.tuning)}   (text tower forward + backward, loss, AdamW)`,
+    `  evaluation         ${s(r.breakdown.evaluation)}   (TPT logits of view 0; base text features are cached per run)`,
+    `peak RSS             ${r.peak_rss_mb.toFixed(0)} MB (process, all threads)`,
+  ];
+  r.worker_memory_mb.forEach((m, i) => lines.push(`  worker ${i + 1}: WebAssembly heap ${m.wasm_heap.toFixed(0)} MB, JavaScript heap ${m.js_heap.toFixed(0)} MB`));
+  return lines.join('\n') + '\n';
+}

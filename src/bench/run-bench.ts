@@ -1,0 +1,228 @@
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
+import { initBackend, type BackendChoice } from '../backend.js';
+import { parseConfig } from '../config/load.js';
+import { lossContextOf, viewCountFor } from '../config/cross-checks.js';
+import type { TptConfig } from '../config/schema.js';
+import { createAugmenter } from '../data/augmenters.js';
+import { decodeImage } from '../data/image.js';
+import { Rng } from '../data/rng.js';
+import { drawSyntheticImage, SHAPE_KINDS } from '../demo/synthetic-image.js';
+import { TptError } from '../errors.js';
+import { LOSSES } from '../losses/registry.js';
+import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { loadTokenizer } from '../model/tokenizer.js';
+import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
+import { buildTuner } from '../tta/model-loader.js';
+import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
+import { TuningPool, type WorkerStats } from '../workers/tuning-pool.js';
+import { resolveWorkerCount } from '../workers/worker-count.js';
+import { benchArchSize, buildBenchWeights } from './bench-model.js';
+
+/**
+ * `tpt bench`'s core: the complete per-sample loop of `tpt run` (decode → AugmenterTPT views → base logits →
+ * one AdamW step of defaultTPT over all views → TPT logits) on a random-weight model of a real architecture
+ * and synthetic photo-sized JPEGs, with the same prefetching and the same worker threads as a run. Nothing
+ * is read from or written to disk.
+ */
+
+export interface BenchOptions {
+  arch: string;
+  /** Views per sample (view 0 + views − 1 augmented ones). */
+  views: number;
+  /** Class prompts: the first N ImageNet-A class names. */
+  classes: number;
+  samples: number;
+  /** 0: one per core on a CPU backend, 1 on a GPU (as `tpt run`). */
+  workers: number;
+  backend: BackendChoice;
+  seed: number;
+  /** Photo size (the typical ImageNet-A image is about 500×375). */
+  imageWidth?: number;
+  imageHeight?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const MB = 1024 * 1024;
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+export interface BenchResult {
+  /** Wall time of the sample loop divided by the samples (set-up excluded, as a run amortises it). */
+  seconds_per_sample: number;
+  wall_seconds: number;
+  setup_seconds: number;
+  /**
+   * Thread-seconds per sample in each phase. With several workers these overlap each other and the
+   * preprocessing (main thread), so they add up to more than seconds_per_sample.
+   */
+  breakdown: { preprocessing: number; image_tower: number; tuning: number; evaluation: number };
+  /** The process's peak resident set (all threads). */
+  peak_rss_mb: number;
+  /** Per worker: its WebAssembly heap (model + activations; it only grows) and its peak JavaScript heap. */
+  worker_memory_mb: { wasm_heap: number; js_heap: number }[];
+  backend: string;
+  workers: number;
+  arch: string;
+  views: number;
+  classes: number;
+  samples: number;
+  cpus: number;
+  node: string;
+}
+
+/** The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT, 1 step). */
+export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed'>, backend: string): TptConfig {
+  const size = benchArchSize(options.arch);
+  const config = parseConfig(
+    {
+      coop_weight_path: '',
+      augmenter: 'AugmenterTPT',
+      n_aug: options.views - 1,
+      augmix: false,
+      loss: 'defaultTPT',
+      image_size: size.inputResolution,
+      backend,
+      workers: options.workers,
+      seed: options.seed,
+      save_imgs: false,
+    },
+    'bench settings',
+  );
+  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
+  if (problem) {
+    throw new TptError('BENCH_OPTIONS', `--views ${options.views}: ${problem}`, { hint: 'Use at least 10 views (defaultTPT keeps int(0.1·views) of them).' });
+  }
+  return config;
+}
+
+function checkOptions(o: BenchOptions): void {
+  const positive = (name: string, v: number, max = Infinity) => {
+    if (!Number.isInteger(v) || v < 1 || v > max) {
+      throw new TptError('BENCH_OPTIONS', `--${name} must be an integer from 1 to ${max}, got ${v}`, { hint: `Pass e.g. --${name} 2.` });
+    }
+  };
+  positive('views', o.views);
+  positive('classes', o.classes, IMAGENET_A_CLASSNAMES.length);
+  positive('samples', o.samples);
+  if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 256) {
+    throw new TptError('BENCH_OPTIONS', `--workers must be an integer from 1 to 256, got ${o.workers}`, { hint: 'Pass e.g. --workers 2, or leave it out for one per core.' });
+  }
+}
+
+/** Photo-like JPEGs (gradient, shapes, noise), encoded before the clock starts as files on disk would be. */
+async function syntheticJpegs(count: number, seed: number, width: number, height: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const rng = Rng.forSample(seed, `bench-image-${i}`);
+    const pixels = drawSyntheticImage({ width, height, motif: SHAPE_KINDS[i % SHAPE_KINDS.length]!, hue: (i * 0.37) % 1 }, rng);
+    out.push(await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+  }
+  return out;
+}
+
+interface Processor {
+  concurrency: number;
+  process(views: SampleViews): Promise<TuningOutcome>;
+  workerStats(): WorkerStats[];
+  close(): Promise<void>;
+}
+
+async function startProcessor(config: TptConfig, options: BenchOptions, backend: string): Promise<Processor> {
+  const classnames = IMAGENET_A_CLASSNAMES.slice(0, options.classes);
+  const weights = buildBenchWeights(options.arch, options.seed, { shared: options.workers > 1 });
+  if (options.workers > 1) {
+    const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: backend as BackendChoice });
+    return { concurrency: pool.concurrency, process: (v) => pool.process(v), workerStats: () => pool.stats(), close: () => pool.close() };
+  }
+  const tokenizer = await loadTokenizer();
+  const built = buildTuner(config, weights, tokenizer, classnames);
+  built.tuner.model.initialTextFeatures(); // once per run, as in a worker's set-up
+  let samples = 0;
+  return {
+    concurrency: 1,
+    process: async (views) => {
+      samples += 1;
+      return built.tuner.tuneSample(views);
+    },
+    workerStats: () => {
+      const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength ?? tf.memory().numBytes;
+      const usage = process.memoryUsage();
+      return [{ threadId: 0, setupSeconds: 0, samples, memory: { wasmHeapBytes: wasm, jsHeapBytes: usage.heapUsed, processRssBytes: usage.rss } }];
+    },
+    close: async () => built.dispose(),
+  };
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  checkOptions(options);
+  const backend = await initBackend(options.backend);
+  options = { ...options, workers: resolveWorkerCount(options.workers, backend) };
+  const config = benchConfig(options, backend.name);
+  const setupStart = performance.now();
+  const size = config.image_size;
+  const augmenter = createAugmenter(config, size);
+  const jpegs = await syntheticJpegs(options.samples, options.seed, options.imageWidth ?? 500, options.imageHeight ?? 375);
+  const processor = await startProcessor(config, options, backend.name);
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+
+  const plan: PlannedSample[] = jpegs.map((_, i) => ({ position: i, index: i, file: `bench/${i}.jpg`, target: i % options.classes }));
+  let preprocessing = 0;
+  const prepare = async (sample: PlannedSample): Promise<PreparedSample> => {
+    // JPEG decoding runs in sharp's thread pool; only the view making (synchronous, on this thread) is timed,
+    // since the wall time of an await would also count the model work that blocks this thread meanwhile.
+    const image = await decodeImage(jpegs[sample.position]!);
+    const t0 = performance.now();
+    const views = augmenter.makeViews(image, Rng.forSample(options.seed, sample.file));
+    preprocessing += (performance.now() - t0) / 1000;
+    return { kind: 'views', sample, views, image: undefined };
+  };
+  const phases: PhaseSeconds = { imageTower: 0, tuning: 0, evaluation: 0 };
+  try {
+    const loopStart = performance.now();
+    // As `tpt run`: the next samples' views are made while the workers tune (config.num_workers ahead).
+    const prefetcher = new ViewPrefetcher(plan, prepare, config.num_workers, 0);
+    const inFlight = new Set<Promise<void>>();
+    let done = 0;
+    for (let position = 0; position < plan.length; position++) {
+      const prepared = await prefetcher.take(position);
+      if (prepared.kind !== 'views') throw new Error('bench images always decode');
+      const task = processor.process(prepared.views).then((outcome) => {
+        phases.imageTower += outcome.seconds.imageTower;
+        phases.tuning += outcome.seconds.tuning;
+        phases.evaluation += outcome.seconds.evaluation;
+        done += 1;
+        options.onProgress?.(done, plan.length);
+      });
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task)).catch(() => undefined);
+      if (inFlight.size >= processor.concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    const wall = (performance.now() - loopStart) / 1000;
+    const n = plan.length;
+    return {
+      seconds_per_sample: round(wall / n),
+      wall_seconds: round(wall),
+      setup_seconds: round(setupSeconds),
+      breakdown: {
+        preprocessing: round(preprocessing / n),
+        image_tower: round(phases.imageTower / n),
+        tuning: round(phases.tuning / n),
+        evaluation: round(phases.evaluation / n),
+      },
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+      worker_memory_mb: processor.workerStats().map((s) => ({ wasm_heap: round(s.memory.wasmHeapBytes / MB, 1), js_heap: round(s.memory.jsHeapBytes / MB, 1) })),
+      backend: backend.name,
+      workers: processor.concurrency,
+      arch: options.arch,
+      views: options.views,
+      classes: options.classes,
+      samples: n,
+      cpus: availableParallelism(),
+      node: process.version,
+    };
+  } finally {
+    await processor.close();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Entry of a tuning worker thread (compiled to dist/workers/tuning-worker.js; worker threads run compiled
+ * code). It owns a backend and one model copy, built once, then runs the engine's per-sample function on
+ * the views it is sent. Samples never share state: the engine resets the context and the optimizer first,
+ * so a sample's result does not depend on which worker ran it or what that worker ran before.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend.js';
+import { isTptError } from '../errors.js';
+import { loadTokenizer } from '../model/tokenizer.js';
+import type { TestTimeTuner } from '../tta/engine.js';
+import { buildTuner, loadTuner } from '../tta/model-loader.js';
+import type { TuneRequest, WorkerMemory, WorkerReply, WorkerStartData } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('tuning-worker.js runs only as a worker thread');
+
+/** The backend's WebAssembly memory (it only grows, so its size is also its peak). */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.buffer.byteLength ?? tf.memory().numBytes;
+}
+
+let jsHeapPeak = 0;
+function memory(): WorkerMemory {
+  const usage = process.memoryUsage();
+  jsHeapPeak = Math.max(jsHeapPeak, usage.heapUsed);
+  return { wasmHeapBytes: wasmHeapBytes(), jsHeapBytes: jsHeapPeak, processRssBytes: usage.rss };
+}
+
+function failure(id: number | null, e: unknown): WorkerReply {
+  const error = e instanceof Error ? e : new Error(String(e));
+  return {
+    type: 'failed',
+    id,
+    message: error.message,
+    stack: error.stack,
+    code: isTptError(e) ? e.code : undefined,
+    hint: isTptError(e) ? e.hint : undefined,
+  };
+}
+
+async function start(data: WorkerStartData): Promise<TestTimeTuner> {
+  await initBackend(data.backend);
+  const { source } = data;
+  let tuner: TestTimeTuner;
+  if (source.kind === 'config') {
+    // Keep only the tuner: the decoded checkpoint can then be collected once the model holds its tensors.
+    tuner = (await loadTuner(source.config)).tuner;
+  } else {
+    const tokenizer = await loadTokenizer(source.config.bpe_path ?? undefined);
+    tuner = buildTuner(source.config, source.weights, tokenizer, source.classnames).tuner;
+  }
+  // Once per run, not per sample: the text features at the initial context (the base scores use them).
+  tuner.model.initialTextFeatures();
+  return tuner;
+}
+
+const setupStart = performance.now();
+try {
+  const tuner = await start(workerData as WorkerStartData);
+  port.on('message', (request: TuneRequest) => {
+    let reply: WorkerReply;
+    try {
+      const outcome = tuner.tuneSample({ data: request.data, count: request.count, size: request.size });
+      // Own copies (200 floats each): a backend may hand out views of its storage, which must not be detached.
+      const baseLogits = outcome.baseLogits.slice();
+      const tptLogits = outcome.tptLogits.slice();
+      reply = { type: 'tuned', id: request.id, ...outcome, baseLogits, tptLogits, memory: memory() };
+      port.postMessage(reply, [baseLogits.buffer, tptLogits.buffer]);
+    } catch (e) {
+      port.postMessage(failure(request.id, e));
+    }
+  });
+  const ready: WorkerReply = { type: 'ready', backend: tf.getBackend(), setupSeconds: (performance.now() - setupStart) / 1000, memory: memory() };
+  port.postMessage(ready);
+} catch (e) {
+  port.postMessage(failure(null, e));
+}
