@@ -58,8 +58,8 @@ export class ClipTestTimeModel {
     }
   }
 
-  /** Rows of every prompt computed once per pass by the shared-prefix shortcut (0 without shortcuts' benefit). */
-  get promptEncoderPrefixLength(): number {
+  /** How many leading prompt rows all classes share, computed once per pass when shortcuts are on. */
+  get sharedPrefixLength(): number {
     return this.promptEncoder.prefixLength;
   }
 
@@ -103,7 +103,7 @@ export class ClipTestTimeModel {
   /** exp(logit_scale) · imageFeatures · textFeaturesᵀ: [N, E] × [C, E] → [N, C]. */
   logits(imageFeatures: tf.Tensor2D, textFeatures: tf.Tensor2D): tf.Tensor2D {
     // An explicit transpose: wasm's matMul with transposeB is many times slower than a plain one.
-    return tf.tidy(() => tf.mul(tf.matMul(imageFeatures, tf.transpose(textFeatures)), this.logitScale));
+    return tf.tidy(() => tf.mul(tf.matMul(imageFeatures, tf.transpose(textFeatures)), this.logitScale)); // [N, E] × [E, C]
   }
 
   /** Restores the initial context (the seed's model.reset() before every sample). */

@@ -149,11 +149,6 @@ export class PromptLearner {
       : (this.ctx as tf.Tensor2D);
   }
 
-  /** A copy of the initial context (CoOp's when given), owned by the caller. */
-  initialContext(): tf.Tensor {
-    return this.initialCtx.clone();
-  }
-
   dispose(): void {
     this.ctx.dispose();
     this.initialCtx.dispose();

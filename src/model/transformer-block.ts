@@ -152,17 +152,17 @@ export class ResidualAttentionBlock {
   /** [B, L, heads, d] → [B·heads, L, d] */
   private headsFirst(t: tf.Tensor4D): tf.Tensor3D {
     const [b, l] = t.shape;
-    return reshape(tf.transpose(t, [0, 2, 1, 3]), [b * this.heads, l, this.headDim]);
+    return reshape(tf.transpose(t, [0, 2, 1, 3]), [b * this.heads, l, this.headDim]); // [B, heads, L, d] → [B·heads, L, d]
   }
 
   /** Attention output [B·heads, L, d] → out_proj, residual add, then the MLP half of the block. */
   private finish(x: tf.Tensor3D, attended: tf.Tensor3D): tf.Tensor3D {
     const [b, l, w] = x.shape;
     const merged: tf.Tensor2D = reshape(tf.transpose(reshape(attended, [b, this.heads, l, this.headDim]), [0, 2, 1, 3]), [b * l, w]); // [B·L, W]
-    const afterAttn = residualAdd(x, reshape(this.outProj.forward(merged), [b, l, w]));
+    const afterAttn = residualAdd(x, reshape(this.outProj.forward(merged), [b, l, w])); // [B·L, W] → [B, L, W]
     const h: tf.Tensor2D = reshape(layerNorm(afterAttn, this.ln2), [b * l, w]); // [B·L, W]
     const mlp = this.proj.forward(quickGelu(this.fc.forward(h)) as tf.Tensor2D);
-    return residualAdd(afterAttn, reshape(mlp, [b, l, w]));
+    return residualAdd(afterAttn, reshape(mlp, [b, l, w])); // [B·L, W] → [B, L, W]
   }
 
   /** x [B, L, W] with an additive mask [L, L]; also returns this layer's keys/values [B·heads, L, d]. */

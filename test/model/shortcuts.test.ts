@@ -48,7 +48,7 @@ describe('exact text-tower shortcuts (end tokens + shared prefix) equal the full
   for (const [name, options, prefixLength] of CASES) {
     it(`${name}: features and ctx gradients agree to 1e-4`, () => {
       const model = new ClipTestTimeModel(weights, tokenizer, CLASSES, { coopCtx: options.ctxInit ? undefined : coopCtx, ...options });
-      expect(model.promptEncoderPrefixLength).toBe(prefixLength);
+      expect(model.sharedPrefixLength).toBe(prefixLength);
       if (options.csc) {
         // Make the class contexts differ, so a mix-up between classes would show.
         model.ctx.assign(tf.tidy(() => tf.add(model.ctx, tf.randomNormal(model.ctx.shape, 0, 0.02, 'float32', 9))));
