@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend.js';
+import { ClipTestTimeModel } from '../../src/model/clip.js';
+import { takeParam } from '../../src/model/model-weights.js';
+import { applyConv, foldConvBn } from '../../src/model/resnet.js';
+import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
+import { TestTimeTuner } from '../../src/tta/engine.js';
+import type { StateDict } from '../../src/weights/host-tensor.js';
+import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
+import { readCoopContext } from '../../src/weights/torch-file.js';
+import { TINY_CLIP, maxAbs, maxAbsDiff } from '../model/helpers.js';
+
+/**
+ * Issue 6's exact shortcuts that live outside the text tower, each against the plain computation to 1e-4
+ * (end tokens, shared prefix and the cached base text features are tested in test/model/):
+ * - view 0's image features, computed once with all views, serve the base and the TPT scores;
+ * - BatchNorm folded into every convolution (with the fused conv+bias+ReLU) equals conv → BatchNorm → ReLU.
+ */
+
+let weights: ClipWeights;
+let tokenizer: ClipTokenizer;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  weights = await loadClipWeights(join(TINY_CLIP, 'tiny-rn.fp16.pt'));
+  weights.coopCtx = await readCoopContext(join(TINY_CLIP, 'coop-tiny.pth.tar'));
+  tokenizer = await loadTokenizer();
+});
+
+const CLASSES = ['stingray', 'American robin', 'sulphur-crested cockatoo', 'German Shepherd Dog', 'broom', 'school bus', 'jay', 'bald eagle'];
+
+describe('view 0 is encoded once per sample', () => {
+  it("the engine's base and TPT logits equal view 0 encoded on its own and scored with fresh text features", () => {
+    const model = new ClipTestTimeModel(weights, tokenizer, CLASSES);
+    const tuner = new TestTimeTuner(model, {
+      loss: 'defaultTPT',
+      lossContext: { n_aug: 9, n_patches: 0, selection_p_all: 0.3, selection_p_patch: 0.9, alpha_exponential_weightening: 1 },
+      learningRate: 0.05,
+      ttaSteps: 1,
+    });
+    const size = weights.arch.imageResolution;
+    const data = tf.tidy(() => tf.randomNormal([10, size, size, 3], 0, 1, 'float32', 3).dataSync() as Float32Array);
+    const outcome = tuner.tuneSample({ data, count: 10, size });
+
+    // The plain way: view 0 alone through the image tower; text features computed now, without the cache.
+    // After tuneSample the context is still the tuned one (the next sample resets it).
+    const plain = tf.tidy(() => {
+      const view0 = model.encodeImages(tf.tensor4d(data.subarray(0, size * size * 3), [1, size, size, 3]));
+      const tuned = model.logits(view0, model.textFeatures()).dataSync().slice();
+      const tunedCtx = model.ctx.clone();
+      model.resetContext();
+      const base = model.logits(view0, model.textFeatures()).dataSync().slice();
+      model.ctx.assign(tunedCtx);
+      return { base, tuned };
+    });
+    expect(maxAbsDiff(outcome.baseLogits, plain.base)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(outcome.tptLogits, plain.tuned)).toBeLessThan(1e-4);
+    // The step moved the context, so the two scores are different computations.
+    expect(maxAbsDiff(outcome.tptLogits, outcome.baseLogits)).toBeGreaterThan(1e-3);
+    tuner.dispose();
+    model.dispose();
+  });
+});
+
+/** Every (conv, BatchNorm) pair of a ModifiedResNet state_dict, with its padding and stride. */
+function convBnPairs(stateDict: StateDict): { conv: string; bn: string; pad: number; stride: number }[] {
+  const pairs = [];
+  for (const name of stateDict.keys()) {
+    const m = /^(visual(?:\.layer\d\.\d+)?)\.(conv(\d)|downsample\.0)\.weight$/.exec(name);
+    if (!m) continue;
+    const conv = `${m[1]}.${m[2]}`;
+    const bn = m[3] !== undefined ? `${m[1]}.bn${m[3]}` : `${m[1]}.downsample.1`;
+    const kernel = stateDict.get(name)!.shape[2]!;
+    pairs.push({ conv, bn, pad: kernel === 3 ? 1 : 0, stride: conv === 'visual.conv1' ? 2 : 1 });
+  }
+  return pairs;
+}
+
+/** conv (PyTorch weights, no bias) → eval-mode BatchNorm (eps 1e-5) → optional ReLU, with separate ops. */
+function unfoldedConvBn(x: tf.Tensor4D, stateDict: StateDict, pair: { conv: string; bn: string; pad: number; stride: number }, relu: boolean): tf.Tensor4D {
+  const w = takeParam(stateDict, `${pair.conv}.weight`);
+  const filter = tf.transpose(tf.tensor4d(w.data, w.shape as [number, number, number, number]), [2, 3, 1, 0]) as tf.Tensor4D; // [out, in, kh, kw] → [kh, kw, in, out]
+  const param = (suffix: string) => tf.tensor1d(takeParam(stateDict, `${pair.bn}.${suffix}`).data);
+  const y = tf.batchNorm(tf.conv2d(x, filter, pair.stride, pair.pad), param('running_mean'), param('running_var'), param('bias'), param('weight'), 1e-5);
+  return relu ? tf.relu(y) : y;
+}
+
+describe('BatchNorm folded into the convolutions', () => {
+  it('every conv of the tiny ResNet: folded fused conv(+bias+ReLU) equals conv → BatchNorm (→ ReLU) to 1e-4', () => {
+    const pairs = convBnPairs(weights.stateDict);
+    expect(pairs.length).toBe(3 + 3 * 5 + 4); // stem, 5 bottlenecks of 3 convs, 4 shortcut convs
+    for (const pair of pairs) {
+      for (const relu of [false, true]) {
+        tf.tidy(() => {
+          const inChannels = weights.stateDict.get(`${pair.conv}.weight`)!.shape[1]!;
+          const x = tf.randomNormal([2, 9, 9, inChannels], 0, 1, 'float32', 11) as tf.Tensor4D;
+          const folded = foldConvBn(weights.stateDict, pair.conv, pair.bn, { pad: pair.pad, stride: pair.stride });
+          const fast = applyConv(x, folded, relu).dataSync();
+          const plain = unfoldedConvBn(x, weights.stateDict, pair, relu).dataSync();
+          tf.dispose([folded.filter, folded.bias]);
+          expect(maxAbs(plain)).toBeGreaterThan(0);
+          expect(maxAbsDiff(fast, plain) / Math.max(1, maxAbs(plain))).toBeLessThan(1e-4);
+        });
+      }
+    }
+  });
+});
