@@ -18,8 +18,8 @@ export function registerPreview(program: Command): void {
   program
     .command('preview')
     .description(
-      'Make the views the engine would feed the model for one image (same augmenter, size, seed and\n' +
-        'per-sample random stream) and save them as a picture and/or as tensors. The config may hold only\n' +
+      'Make the views the engine would feed the model for one image (same augmenter, size, seed and ' +
+        'per-sample random stream) and save them as a picture and/or as tensors. The config may hold only ' +
         'the augmenter keys (augmenter, n_aug, n_patches, overlap, augmix, severity) plus seed and image_size.',
     )
     .requiredOption('--config <file>', 'JSON config (any subset of the run config keys)')
