@@ -32,7 +32,7 @@ export const configSchema = z
       .string()
       .default('./model.pth.tar-50')
       .describe(
-        "CoOp checkpoint (`model.pth.tar-50`) whose `ctx` initialises the prompt context, as the seed does. Empty string: no CoOp context; the context starts from `ctx_init`.",
+        "CoOp checkpoint (`model.pth.tar-50`) whose `ctx` initialises the prompt context, as the seed does. Empty string: no separate CoOp file; the context stored in a converted weights folder is used if it has one, else the context starts from `ctx_init`.",
       ),
     n_aug: integer()
       .min(0)
@@ -86,7 +86,7 @@ export const configSchema = z
       .min(0)
       .nullable()
       .default(null)
-      .describe('Use only the first N samples of the (shuffled) order; null or 0 = the full dataset.'),
+      .describe('Use a random subset of N samples, in random order, drawn with `seed` (the seed\'s randperm + SubsetRandomSampler; `dataset_shuffle` is then moot); null or 0 = the full dataset.'),
     dataset_shuffle: z.boolean().default(true).describe('Shuffle the sample order with `seed` (as the seed\'s DataLoader does).'),
     save_imgs: z.boolean().default(true).describe('Write improved and worsened images to TensorBoard.'),
     selection_p_all: z

@@ -163,7 +163,12 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         backend: backend.detail,
         weights: `${config.clip_weights} (${loaded.weights.source})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
-        coop: config.coop_weight_path === '' ? `none (ctx_init "${config.ctx_init}")` : config.coop_weight_path,
+        coop:
+          config.coop_weight_path !== ''
+            ? config.coop_weight_path
+            : loaded.weights.coopCtx
+              ? `the context stored in ${config.clip_weights}`
+              : `none (ctx_init "${config.ctx_init}")`,
         vocabulary: loaded.vocabulary,
         dataset: {
           root: dataset.root,

@@ -41,17 +41,22 @@ export interface PrepareOptions {
   keepImage: boolean;
 }
 
-/** Reads, decodes and augments one sample; an undecodable file becomes a `skipped` outcome, never an exception. */
+/** Problems of one image that skip it (recorded in skipped.jsonl and counted) rather than stop the run. */
+const SKIPPABLE_IMAGE_ERRORS = new Set(['IMAGE_DECODE', 'IMAGE_TOO_SMALL']);
+
+/**
+ * Reads, decodes and augments one sample. An undecodable file, or an image too small for the patch grid (the
+ * seed would crash on it), becomes a `skipped` outcome, never an exception.
+ */
 export async function prepareSample(sample: PlannedSample, options: PrepareOptions): Promise<PreparedSample> {
-  let image: RgbImage;
   try {
-    image = await decodeImage(join(options.datasetRoot, sample.file));
+    const image = await decodeImage(join(options.datasetRoot, sample.file));
+    const views = options.viewMaker.makeViews(image, Rng.forSample(options.seed, sampleIdentity(sample)));
+    return { kind: 'views', sample, views, image: options.keepImage ? image : undefined };
   } catch (e) {
-    if (isTptError(e) && e.code === 'IMAGE_DECODE') return { kind: 'skipped', sample, error: e.message };
+    if (isTptError(e) && SKIPPABLE_IMAGE_ERRORS.has(e.code)) return { kind: 'skipped', sample, error: e.message };
     throw e;
   }
-  const views = options.viewMaker.makeViews(image, Rng.forSample(options.seed, sampleIdentity(sample)));
-  return { kind: 'views', sample, views, image: options.keepImage ? image : undefined };
 }
 
 export class ViewPrefetcher {
