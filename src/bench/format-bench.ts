@@ -7,7 +7,8 @@ export function formatBench(r: BenchResult): string {
     `tpt bench: ${r.arch}, ${r.views} views, ${r.classes} classes, ${r.samples} samples`,
     `backend ${r.backend}, ${r.workers} worker${r.workers === 1 ? '' : 's'} on ${r.cpus} CPUs, Node ${r.node}`,
     '',
-    `seconds per sample   ${s(r.seconds_per_sample)}   (wall ${s(r.wall_seconds)} / ${r.samples}; set-up ${s(r.setup_seconds)} not counted)`,
+    `seconds per sample   ${s(r.seconds_per_sample)}   (wall ${s(r.wall_seconds)} / ${r.samples})`,
+    `set-up (not counted) ${s(r.setup_seconds)}   (weights, models${r.warmup_samples > 0 ? `, ${r.warmup_samples} warm-up sample${r.warmup_samples === 1 ? '' : 's'} (one per worker)` : ''})`,
     'thread-seconds per sample, by phase (several workers overlap, so these add up to more):',
     `  preprocessing      ${s(r.breakdown.preprocessing)}   (AugmenterTPT views on the main thread, ahead of the model;
                              JPEG decoding runs in sharp's thread pool)`,

@@ -41,6 +41,11 @@ export interface BenchOptions {
   /** Photo size (the typical ImageNet-A image is about 500×375). */
   imageWidth?: number;
   imageHeight?: number;
+  /**
+   * One untimed sample per worker before the clock starts (default true): XNNPACK packs each convolution's
+   * weights on its first use and the WebAssembly heap grows to its working size, once per worker and run.
+   */
+  warmup?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -51,7 +56,9 @@ export interface BenchResult {
   /** Wall time of the sample loop divided by the samples (set-up excluded, as a run amortises it). */
   seconds_per_sample: number;
   wall_seconds: number;
+  /** Includes the warm-up samples (one per worker) when warmup_samples > 0. */
   setup_seconds: number;
+  warmup_samples: number;
   /**
    * Thread-seconds per sample in each phase. With several workers these overlap each other and the
    * preprocessing (main thread), so they add up to more than seconds_per_sample.
@@ -164,6 +171,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const augmenter = createAugmenter(config, size);
   const jpegs = await syntheticJpegs(options.samples, options.seed, options.imageWidth ?? 500, options.imageHeight ?? 375);
   const processor = await startProcessor(config, options, backend.name);
+  const warmups = options.warmup === false ? 0 : processor.concurrency;
+  if (warmups > 0) {
+    const image = await decodeImage(jpegs[0]!);
+    const views = Array.from({ length: warmups }, (_, k) => augmenter.makeViews(image, Rng.forSample(options.seed, `bench/warmup-${k}`)));
+    // All at once, so that each idle worker takes one.
+    await Promise.all(views.map((v) => processor.process(v)));
+  }
   const setupSeconds = (performance.now() - setupStart) / 1000;
 
   const plan: PlannedSample[] = jpegs.map((_, i) => ({ position: i, index: i, file: `bench/${i}.jpg`, target: i % options.classes }));
@@ -205,6 +219,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       seconds_per_sample: round(wall / n),
       wall_seconds: round(wall),
       setup_seconds: round(setupSeconds),
+      warmup_samples: warmups,
       breakdown: {
         preprocessing: round(preprocessing / n),
         image_tower: round(phases.imageTower / n),

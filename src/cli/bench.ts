@@ -15,6 +15,7 @@ interface BenchCliOptions {
   backend: string;
   seed: string;
   json?: boolean;
+  warmup: boolean;
 }
 
 function integerOption(name: string, text: string): number {
@@ -41,6 +42,7 @@ export function registerBench(program: Command): void {
     .option('--workers <n>', 'samples in parallel (default: one per core on CPU backends, 1 on a GPU)')
     .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'wasm')
     .option('--seed <n>', 'seed of the weights and images', '0')
+    .option('--no-warmup', 'time from the first sample on (by default each worker first tunes one untimed sample)')
     .option('--json', 'print one JSON line (key seconds_per_sample, breakdown, peak_rss_mb, ...)')
     .addHelpText(
       'after',
@@ -63,6 +65,7 @@ export function registerBench(program: Command): void {
         workers: opts.workers === undefined ? 0 : integerOption('workers', opts.workers),
         backend: opts.backend as BackendChoice,
         seed: integerOption('seed', opts.seed),
+        warmup: opts.warmup,
         ...(opts.json ? {} : { onProgress: (done: number, total: number) => process.stderr.write(`\r[tpt bench] ${done}/${total} samples`) }),
       });
       if (!opts.json) process.stderr.write('\n');

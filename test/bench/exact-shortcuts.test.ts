@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
+import { AttentionPool2d } from '../../src/model/attention-pool.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
 import { takeParam } from '../../src/model/model-weights.js';
 import { applyConv, foldConvBn } from '../../src/model/resnet.js';
@@ -16,7 +17,8 @@ import { TINY_CLIP, maxAbs, maxAbsDiff } from '../model/helpers.js';
  * Issue 6's exact shortcuts that live outside the text tower, each against the plain computation to 1e-4
  * (end tokens, shared prefix and the cached base text features are tested in test/model/):
  * - view 0's image features, computed once with all views, serve the base and the TPT scores;
- * - BatchNorm folded into every convolution (with the fused conv+bias+ReLU) equals conv → BatchNorm → ReLU.
+ * - BatchNorm folded into every convolution (with the fused conv+bias+ReLU) equals conv → BatchNorm → ReLU;
+ * - the attention pool without key/value projections equals PyTorch's multi-head attention with them.
  */
 
 let weights: ClipWeights;
@@ -104,6 +106,57 @@ describe('BatchNorm folded into the convolutions', () => {
           expect(maxAbsDiff(fast, plain) / Math.max(1, maxAbs(plain))).toBeLessThan(1e-4);
         });
       }
+    }
+  });
+});
+
+/** PyTorch's F.multi_head_attention_forward as AttentionPool2d calls it: the mean token queries all tokens. */
+function plainAttentionPool(x: tf.Tensor4D, sd: StateDict, prefix: string, heads: number): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  const t = h * w + 1;
+  const d = c / heads;
+  const p = (name: string) => {
+    const v = takeParam(sd, `${prefix}.${name}`);
+    return tf.tensor(v.data, v.shape);
+  };
+  const linear = (input: tf.Tensor2D, name: string) => tf.add(tf.matMul(input, p(`${name}.weight`) as tf.Tensor2D, false, true), p(`${name}.bias`)) as tf.Tensor2D; // x·Wᵀ + b
+  const grid = tf.reshape(x, [n, h * w, c]); // [N, HW, C]
+  const tokens = tf.add(tf.concat([tf.mean(grid, 1, true), grid], 1), p('positional_embedding')); // [N, T, C]
+  const flat = tf.reshape(tokens, [n * t, c]) as tf.Tensor2D; // [N·T, C]
+  const q = tf.mul(linear(tf.reshape(tf.slice(tokens, [0, 0, 0], [n, 1, c]), [n, c]), 'q_proj'), 1 / Math.sqrt(d));
+  const byHead = (m: tf.Tensor, rows: number) => tf.transpose(tf.reshape(m, [n, rows, heads, d]), [0, 2, 1, 3]); // [N, rows, C] → [N, heads, rows, d]
+  const k = byHead(linear(flat, 'k_proj'), t);
+  const v = byHead(linear(flat, 'v_proj'), t);
+  const weights = tf.softmax(tf.matMul(byHead(q, 1), k, false, true)); // [N, heads, 1, T]
+  const attended = tf.reshape(tf.transpose(tf.matMul(weights, v), [0, 2, 1, 3]), [n, c]); // [N, heads, 1, d] → [N, C]
+  return linear(attended as tf.Tensor2D, 'c_proj');
+}
+
+describe('attention pool without key and value projections', () => {
+  it('the tiny CLIP pool and a wider random one equal the plain multi-head attention to 1e-4', () => {
+    const random: StateDict = new Map();
+    const c = 512;
+    const put = (name: string, shape: number[], std: number, seed: number) =>
+      random.set(`pool.${name}`, { dtype: 'float32', shape, data: tf.tidy(() => tf.randomNormal(shape, 0, std, 'float32', seed).dataSync() as Float32Array) });
+    put('positional_embedding', [7 * 7 + 1, c], 0.05, 1);
+    ['q_proj', 'k_proj', 'v_proj', 'c_proj'].forEach((name, i) => {
+      put(`${name}.weight`, [name === 'c_proj' ? 96 : c, c], c ** -0.5, 10 + i);
+      put(`${name}.bias`, [name === 'c_proj' ? 96 : c], 0.5, 20 + i); // large biases: the k bias must cancel
+    });
+    const cases: [StateDict, string, number, number, number, number][] = [
+      // [state_dict, prefix, grid, width, heads, output]
+      [weights.stateDict, 'visual.attnpool', 2, 256, 4, 32],
+      [random, 'pool', 7, c, 8, 96],
+    ];
+    for (const [sd, prefix, grid, width, heads, output] of cases) {
+      tf.tidy(() => {
+        const pool = new AttentionPool2d(sd, prefix, grid, width, heads, output);
+        const x = tf.mul(tf.randomNormal([3, grid, grid, width], 0, 1, 'float32', 4), 2) as tf.Tensor4D;
+        const fast = pool.forward(x).dataSync();
+        const plain = plainAttentionPool(x, sd, prefix, heads).dataSync();
+        pool.dispose();
+        expect(maxAbsDiff(fast, plain) / Math.max(1, maxAbs(plain))).toBeLessThan(1e-4);
+      });
     }
   });
 });
