@@ -1,3 +1,5 @@
+import { pythonFloatRepr } from '../python-repr.js';
+
 /**
  * `json.dumps(value, indent=N)` of CPython 3, byte for byte, for the text summaries the seed writes
  * (`statistics/perclass`, `statistics/global`, `Config`).
@@ -17,26 +19,12 @@ export class PyFloat {
 
 export type PyJson = null | boolean | number | string | PyFloat | PyJson[] | { [key: string]: PyJson };
 
-/** CPython's `float.__repr__`. */
-export function pythonFloatRepr(x: number): string {
+/** A float as `json.dumps` prints it: `repr(float)`, except the non-finite values JSON spells its own way. */
+export function pythonJsonFloat(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const sign = x < 0 ? '-' : '';
-  // toExponential() without digits gives the shortest round-trip digits, which is what repr uses too.
-  const [mantissa = '', exponentText = '0'] = Math.abs(x).toExponential().split('e');
-  const digits = mantissa.replace('.', '');
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) {
-    const fraction = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const expSign = exponent < 0 ? '-' : '+';
-    return `${sign}${fraction}e${expSign}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
-  const intPart = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
-  const fracPart = digits.slice(exponent + 1);
-  return `${sign}${intPart}.${fracPart === '' ? '0' : fracPart}`;
+  return pythonFloatRepr(x);
 }
 
 function pythonIntRepr(x: number): string {
@@ -67,9 +55,9 @@ function encode(value: PyJson, indent: number | null, depth: number): string {
   if (value === null) return 'null';
   if (value === true) return 'true';
   if (value === false) return 'false';
-  if (value instanceof PyFloat) return pythonFloatRepr(value.value);
+  if (value instanceof PyFloat) return pythonJsonFloat(value.value);
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? pythonIntRepr(value) : pythonFloatRepr(value);
+    return Number.isInteger(value) ? pythonIntRepr(value) : pythonJsonFloat(value);
   }
   if (typeof value === 'string') return pythonJsonString(value);
   const entries: string[] = Array.isArray(value)

@@ -1,5 +1,5 @@
 import type { TptConfig } from '../config/schema.js';
-import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from './python-repr.js';
+import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from '../python-repr.js';
 
 type RunNameFields = Pick<
   TptConfig,

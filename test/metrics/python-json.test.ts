@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PyFloat, pythonFloatRepr, pythonJsonDumps, type PyJson } from '../../src/metrics/python-json.js';
+import { PyFloat, pythonJsonDumps, type PyJson } from '../../src/metrics/python-json.js';
+import { pythonFloatRepr } from '../../src/python-repr.js';
 
 interface Goldens {
   float_repr: { value: number; repr: string }[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from '../../src/run/python-repr.js';
+import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from '../../src/python-repr.js';
 import { generateRunName } from '../../src/run/run-name.js';
 
 // Expected strings printed by CPython 3.11's repr() (see the one-liner in the commit message).
