@@ -23,6 +23,7 @@ function expectReport(r: Record<string, unknown>, workers: number): void {
   expect(Object.keys(breakdown).sort()).toEqual(['evaluation', 'image_tower', 'preprocessing', 'tuning']);
   for (const seconds of Object.values(breakdown)) expect(seconds).toBeGreaterThan(0);
   expect(r['peak_rss_mb']).toBeGreaterThan(0);
+  expect(r['warmup_samples']).toBe(r['workers']); // one untimed sample per worker by default
   const perWorker = r['worker_memory_mb'] as { wasm_heap: number; js_heap: number }[];
   expect(perWorker).toHaveLength(workers);
   for (const m of perWorker) expect(m.wasm_heap).toBeGreaterThan(0);
@@ -41,6 +42,7 @@ describe('tpt bench', () => {
   it('times the per-sample loop in this thread (workers 1) and reports every field', async () => {
     const result = await runBench({ ...TINY, workers: 1 });
     expectReport(result as unknown as Record<string, unknown>, 1);
+    expect((await runBench({ ...TINY, workers: 1, warmup: false })).warmup_samples).toBe(0);
     expect(formatBench(result)).toContain('seconds per sample');
   });
 
