@@ -15,6 +15,7 @@ export function formatBench(r: BenchResult): string {
     `  image tower        ${s(r.breakdown.image_tower)}   (all views, once)`,
     `  tuning step        ${s(r.breakdown.tuning)}   (text tower forward + backward, loss, AdamW)`,
     `  evaluation         ${s(r.breakdown.evaluation)}   (TPT logits of view 0; base text features are cached per run)`,
+    `waited for views     ${s(r.waited_for_views)}   (per sample, with a worker free: ~0 when preprocessing keeps ahead)`,
     `peak RSS             ${r.peak_rss_mb.toFixed(0)} MB (process, all threads)`,
   ];
   r.worker_memory_mb.forEach((m, i) => lines.push(`  worker ${i + 1}: WebAssembly heap ${m.wasm_heap.toFixed(0)} MB, JavaScript heap ${m.js_heap.toFixed(0)} MB`));

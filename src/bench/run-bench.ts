@@ -64,6 +64,11 @@ export interface BenchResult {
    * preprocessing (main thread), so they add up to more than seconds_per_sample.
    */
   breakdown: { preprocessing: number; image_tower: number; tuning: number; evaluation: number };
+  /**
+   * Seconds per sample that the loop waited for a sample's views while a worker was free: near 0 when
+   * preprocessing keeps ahead of the model (worker threads); the whole preprocessing time in one thread.
+   */
+  waited_for_views: number;
   /** The process's peak resident set (all threads). */
   peak_rss_mb: number;
   /** Per worker: its WebAssembly heap (model + activations; it only grows) and its peak JavaScript heap. */
@@ -198,8 +203,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const prefetcher = new ViewPrefetcher(plan, prepare, config.num_workers, 0);
     const inFlight = new Set<Promise<void>>();
     let done = 0;
+    let waited = 0;
     for (let position = 0; position < plan.length; position++) {
+      const waitStart = performance.now();
       const prepared = await prefetcher.take(position);
+      waited += (performance.now() - waitStart) / 1000;
       if (prepared.kind !== 'views') throw new Error('bench images always decode');
       const task = processor.process(prepared.views).then((outcome) => {
         phases.imageTower += outcome.seconds.imageTower;
@@ -226,6 +234,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         tuning: round(phases.tuning / n),
         evaluation: round(phases.evaluation / n),
       },
+      waited_for_views: round(waited / n),
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
       worker_memory_mb: processor.workerStats().map((s) => ({ wasm_heap: round(s.memory.wasmHeapBytes / MB, 1), js_heap: round(s.memory.jsHeapBytes / MB, 1) })),
       backend: backend.name,
