@@ -30,9 +30,9 @@ export function registerBench(program: Command): void {
     .command('bench')
     .summary('time the per-sample TPT loop at real model sizes (random weights, synthetic images)')
     .description(
-      'Builds a CLIP of the architecture\'s exact shapes with seeded random weights (no files needed), tokenizes\n' +
-        'the ImageNet-A prompts, and runs `tpt run`\'s complete per-sample loop on synthetic ~500x375 JPEGs:\n' +
-        'decode, AugmenterTPT views, base logits, one AdamW step of defaultTPT, TPT logits. Reports seconds per\n' +
+      "Builds a CLIP of the architecture's exact shapes with seeded random weights (no files needed), tokenizes " +
+        "the ImageNet-A prompts, and runs `tpt run`'s complete per-sample loop on synthetic ~500x375 JPEGs: " +
+        'decode, AugmenterTPT views, base logits, one AdamW step of defaultTPT, TPT logits. Reports seconds per ' +
         'sample (wall time / samples), where the time goes, peak memory, the backend and the workers.',
     )
     .option('--arch <name>', `architecture: ${BENCH_ARCH_NAMES.join(', ')}`, 'RN50')
