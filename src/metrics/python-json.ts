@@ -6,7 +6,7 @@ import { pythonFloatRepr } from '../python-repr.js';
  *
  * CPython's rules reproduced here: with an indent the item separator is "," (no trailing space: the space only
  * appears with indent=None) and the key separator ": "; empty lists and dicts print as `[]` and `{}`;
- * `ensure_ascii=True` escapes every character outside space..'~' as \uXXXX (UTF-16 units, like JS strings);
+ * `ensure_ascii=True` escapes every character outside space..'~' as \u plus four hex digits (UTF-16 units, like JS strings);
  * floats print as `repr(float)` (shortest round-trip digits, exponent form below 1e-4 and from 1e16, always
  * a `.0` or an exponent), non-finite floats as NaN/Infinity/-Infinity.
  *
