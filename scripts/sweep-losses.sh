@@ -18,27 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
-DRY_RUN=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --imagenet-a) IMAGENET_A="$2"; shift 2 ;;
-    --clip-weights) CLIP_WEIGHTS="$2"; shift 2 ;;
-    --coop-weights) COOP_WEIGHTS="$2"; shift 2 ;;
-    --out-dir) OUT_DIR="$2"; shift 2 ;;
-    --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) echo "sweep-losses.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
-  esac
-done
-OUT_DIR="${OUT_DIR:-runs}"
-read -r -a TPT_CMD <<< "${TPT:-npx tpt}"
-read -r -a EXTRA <<< "${TPT_EXTRA:-}"
-
-COMMON=(--set "out_dir=$OUT_DIR")
-[ -n "${IMAGENET_A:-}" ] && COMMON+=(--set "imagenet_a_path=$IMAGENET_A")
-[ -n "${CLIP_WEIGHTS:-}" ] && COMMON+=(--set "clip_weights=$CLIP_WEIGHTS")
-[ -n "${COOP_WEIGHTS+set}" ] && COMMON+=(--set "coop_weight_path=$COOP_WEIGHTS")
+# shellcheck source=scripts/sweep-common.sh
+. scripts/sweep-common.sh
 
 # name|config
 GRID=(
