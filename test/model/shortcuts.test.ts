@@ -57,7 +57,9 @@ describe('exact text-tower shortcuts (end tokens + shared prefix) equal the full
       const full = featuresAndGrad(model, false);
       expect(maxAbsDiff(fast.text, full.text)).toBeLessThan(1e-4);
       expect(maxAbs(full.grad)).toBeGreaterThan(0);
-      expect(maxAbsDiff(fast.grad, full.grad)).toBeLessThan(1e-4);
+      // Relative to the gradient's scale: since the fixture's BatchNorm was calibrated, ctx gradients reach ~70,
+      // where float32 spacing is 7.6e-6 and a summation-order difference of ten ulps exceeds 1e-4 absolute.
+      expect(maxAbsDiff(fast.grad, full.grad) / maxAbs(full.grad)).toBeLessThan(1e-4);
       model.dispose();
     });
   }
