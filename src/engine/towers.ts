@@ -1,0 +1,45 @@
+/**
+ * The boundary between the TPT loop and the engines that run CLIP's two towers. Only host arrays cross it,
+ * so the loop, the losses and AdamW never ask which engine they hold: tfjs (the reference, any JS runtime,
+ * tfjs-node(-gpu) users) or ONNX Runtime (native kernels). Both engines build their towers from the same
+ * `ModelWeights` and the same host prompt plan, so every exact shortcut is derived once.
+ *
+ * Shapes: V views, S image size, E embedding dim, C classes, ctx [nCtx, W] or, with csc, [C, nCtx, W].
+ */
+
+/** Which engine runs the towers, for the banner, config.json and summary.json. */
+export interface EngineInfo {
+  /** 'tfjs' or 'onnxruntime'. */
+  engine: 'tfjs' | 'onnxruntime';
+  /** tfjs: its backend ('wasm', 'cpu', 'tensorflow'); onnxruntime: its execution provider ('cpu', 'cuda'). */
+  provider: string;
+  /** Human-readable origin, e.g. 'onnxruntime-node 1.30 (CPU, 2 threads)'. */
+  detail: string;
+  gpu: boolean;
+}
+
+export interface ClipTowers {
+  readonly info: EngineInfo;
+  /** E */
+  readonly embedDim: number;
+  /** C */
+  readonly numClasses: number;
+
+  /** views [V, S, S, 3] NHWC, normalised → L2-normalised image features [V, E]. Never differentiated. */
+  encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array>;
+
+  /** L2-normalised text features [C, E] at the context `ctx`. */
+  textFeatures(ctx: Float32Array): Promise<Float32Array>;
+
+  /**
+   * Text features [C, E] at `ctx`, then the vector–Jacobian product: `upstream` receives the features and
+   * returns dL/d(features) [C, E]; the result is dL/dctx (ctx's shape). One call is one tuning step's text work.
+   */
+  textFeaturesWithGradient(
+    ctx: Float32Array,
+    upstream: (features: Float32Array) => Float32Array,
+  ): Promise<{ features: Float32Array; ctxGradient: Float32Array }>;
+
+  /** Frees every tensor and session the towers own. */
+  dispose(): Promise<void>;
+}
