@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { TfjsBackendChoice } from './engine/choices.js';
 import { TptError } from './errors.js';
+// The tfjs entry point registers the gradient functions (tfjs-core alone registers none that plain Node can
+// load); the text tower and the losses are differentiated on whichever backend this selects.
+import './model/gradients.js';
 
 /**
- * Backend choice. `auto` prefers CUDA, then native CPU, then WebAssembly; the two native packages are
- * optionalDependencies because their install step downloads libtensorflow, which fails on machines
- * without that download. WebAssembly always installs, and in Node it runs single-threaded with SIMD.
+ * The TensorFlow.js backend. `auto` prefers CUDA, then native CPU, then WebAssembly; the two native packages
+ * are optionalDependencies because their install step downloads libtensorflow, which fails on machines
+ * without that download. WebAssembly always installs, and in Node it runs single-threaded with SIMD. (The
+ * engine choice, onnxruntime included, is src/engine/create-towers.ts's.)
  */
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, type BackendChoice, type TfjsBackendChoice } from './engine/choices.js';
 
 export interface BackendInfo {
   /** The tfjs backend name actually in use: 'tensorflow', 'wasm' or 'cpu'. */
@@ -56,7 +60,7 @@ async function useCpu(): Promise<BackendInfo> {
 }
 
 /** Selects and initialises a backend once per process (or worker thread); later calls return the first choice. */
-export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendInfo> {
+export async function initBackend(choice: TfjsBackendChoice = 'auto'): Promise<BackendInfo> {
   if (active) return active;
   let info: BackendInfo | undefined;
   switch (choice) {

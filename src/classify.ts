@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { clipPreprocess } from './data/augmenters.js';
 import { decodeImage } from './data/image.js';
+import type { BackendChoice } from './engine/choices.js';
+import { selectEngine, type SelectedEngine } from './engine/create-towers.js';
+import { engineLabel, type ClipTowers } from './engine/towers.js';
 import { TptError } from './errors.js';
-import { ClipTestTimeModel } from './model/clip.js';
 import { IMAGENET_A_CLASSNAMES } from './model/imagenet-a.js';
-import type { ModelWeights } from './model/model-weights.js';
-import type { PromptTokenizer } from './model/prompt-learner.js';
+import type { ModelWeights } from './model/host-params.js';
+import { clipLogits } from './model/logits.js';
+import { createPromptSetup, type PromptTokenizer } from './model/prompt-setup.js';
 import { loadTokenizer } from './model/tokenizer.js';
 import { loadClipWeights } from './weights/load.js';
 
@@ -50,40 +53,51 @@ function softmax(logits: Float32Array): number[] {
  * `ctxInit` ("a photo of a"); the text features are computed once and every image is scored against them.
  */
 export class ZeroShotClassifier {
-  readonly model: ClipTestTimeModel;
   private readonly topk: number;
+  private textFeatures: Promise<Float32Array> | undefined;
 
-  constructor(weights: ModelWeights, tokenizer: PromptTokenizer, options: ZeroShotOptions = {}) {
+  private constructor(
+    readonly towers: ClipTowers,
+    readonly classnames: readonly string[],
+    readonly inputResolution: number,
+    topk: number | undefined,
+  ) {
+    this.topk = Math.min(Math.max(1, Math.floor(topk ?? 5)), classnames.length);
+  }
+
+  /** Builds the towers on `engine` (the one `backend: auto` selects when omitted). */
+  static async create(weights: ModelWeights, tokenizer: PromptTokenizer, options: ZeroShotOptions & { engine?: SelectedEngine } = {}): Promise<ZeroShotClassifier> {
     const classnames = options.classnames ?? IMAGENET_A_CLASSNAMES;
-    this.topk = Math.min(Math.max(1, Math.floor(options.topk ?? 5)), classnames.length);
     const coop = weights.coopCtx;
-    this.model = new ClipTestTimeModel(weights, tokenizer, classnames, coop
+    const setup = createPromptSetup(weights, tokenizer, classnames, coop
       ? // CoOp's context fixes the prompt: n_ctx from its shape, "X X … X" placeholders, class-specific if 3-D.
         { coopCtx: coop, nCtx: coop.shape[coop.shape.length - 2]!, ctxInit: '', csc: coop.shape.length === 3 }
       : { ctxInit: options.ctxInit ?? DEFAULT_CTX_INIT });
-  }
-
-  get inputResolution(): number {
-    return this.model.arch.imageResolution;
+    const engine = options.engine ?? (await selectEngine('auto'));
+    const towers = await engine.create(weights, setup);
+    return new ZeroShotClassifier(towers, setup.classnames, weights.arch.imageResolution, options.topk);
   }
 
   /** Scores one preprocessed view [S, S, 3] (normalised NHWC). */
-  scoreView(file: string, view: Float32Array): ClassifyResult {
+  async scoreView(file: string, view: Float32Array): Promise<ClassifyResult> {
     const s = this.inputResolution;
-    const logits = tf.tidy(() => {
-      const features = this.model.encodeImages(tf.tensor4d(view, [1, s, s, 3]));
-      return this.model.logits(features, this.model.initialTextFeatures()).dataSync() as Float32Array;
-    });
+    const { towers } = this;
+    const image = await towers.encodeImages(view, 1, s);
+    this.textFeatures ??= towers.textFeatures(towers.initialCtx); // once for every image
+    const text = await this.textFeatures;
+    const logits = tf.tidy(
+      () => new Float32Array(clipLogits(tf.tensor2d(image, [1, towers.embedDim]), tf.tensor2d(text, [towers.numClasses, towers.embedDim]), towers.logitScale).dataSync()),
+    );
     const probs = softmax(logits);
     const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
-    const top = order.slice(0, this.topk).map((index) => ({ index, name: this.model.classnames[index]!, prob: probs[index]! }));
+    const top = order.slice(0, this.topk).map((index) => ({ index, name: this.classnames[index]!, prob: probs[index]! }));
     return { file, logits: Array.from(logits), top };
   }
 
   /** Decodes, preprocesses (CLIP's view 0: bicubic resize of the shorter side, centre crop, normalise) and scores. */
   async classifyFile(file: string): Promise<ClassifyResult> {
     const image = await decodeImage(file);
-    return this.scoreView(file, clipPreprocess(image, this.inputResolution));
+    return await this.scoreView(file, clipPreprocess(image, this.inputResolution));
   }
 
   async classifyFiles(files: readonly string[]): Promise<ClassifyResult[]> {
@@ -92,8 +106,8 @@ export class ZeroShotClassifier {
     return results;
   }
 
-  dispose(): void {
-    this.model.dispose();
+  dispose(): Promise<void> {
+    return this.towers.dispose();
   }
 }
 
@@ -103,6 +117,10 @@ export interface ClassifyOptions {
   coop?: string | undefined;
   bpe?: string | undefined;
   topk?: number | undefined;
+  /** The engine (`backend` choice); auto by default. */
+  backend?: BackendChoice | undefined;
+  /** Told which engine runs, once it is selected (the CLI prints it on stderr). */
+  onEngine?: (label: string) => void;
 }
 
 /** `tpt classify` as a library call: loads weights (+ CoOp ctx) and vocabulary, scores every image. */
@@ -115,11 +133,13 @@ export async function classifyImages(files: readonly string[], options: Classify
     ...(options.bpe !== undefined ? { bpe: options.bpe } : {}),
   });
   const tokenizer = await loadTokenizer(options.bpe ?? weights.bpePath);
-  const classifier = new ZeroShotClassifier(weights, tokenizer, { topk: options.topk ?? 5 });
+  const engine = await selectEngine(options.backend ?? 'auto');
+  options.onEngine?.(engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''));
+  const classifier = await ZeroShotClassifier.create(weights, tokenizer, { topk: options.topk ?? 5, engine });
   try {
     return await classifier.classifyFiles(files);
   } finally {
-    classifier.dispose();
+    await classifier.dispose();
   }
 }
 

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { initBackend, type BackendChoice } from '../backend.js';
 import { parseConfig } from '../config/load.js';
 import { lossContextOf, viewCountFor } from '../config/cross-checks.js';
 import type { TptConfig } from '../config/schema.js';
@@ -9,12 +8,15 @@ import { createAugmenter } from '../data/augmenters.js';
 import { decodeImage } from '../data/image.js';
 import { Rng } from '../data/rng.js';
 import { drawSyntheticImage, SHAPE_KINDS } from '../demo/synthetic-image.js';
+import type { BackendChoice } from '../engine/choices.js';
+import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
+import { engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
-import { LOSSES } from '../losses/registry.js';
+import { LOSS_SPECS } from '../losses/names.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
-import { buildTuner } from '../tta/model-loader.js';
+import { promptSetupFor, tunerOver } from '../tta/model-loader.js';
 import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
 import { TuningPool, type WorkerStats } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
@@ -74,6 +76,8 @@ export interface BenchResult {
   /** Per worker: its WebAssembly heap (model + activations; it only grows) and its peak JavaScript heap. */
   worker_memory_mb: { wasm_heap: number; js_heap: number }[];
   backend: string;
+  /** The engine that ran the towers. */
+  engine: EngineRecord;
   workers: number;
   arch: string;
   views: number;
@@ -101,7 +105,7 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
     },
     'bench settings',
   );
-  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
+  const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCountFor(config));
   if (problem) {
     throw new TptError('BENCH_OPTIONS', `--views ${options.views}: ${problem}`, { hint: 'Use at least 10 views (defaultTPT keeps int(0.1·views) of them).' });
   }
@@ -140,16 +144,16 @@ interface Processor {
   close(): Promise<void>;
 }
 
-async function startProcessor(config: TptConfig, options: BenchOptions, backend: string): Promise<Processor> {
+async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<Processor> {
   const classnames = IMAGENET_A_CLASSNAMES.slice(0, options.classes);
   const weights = buildBenchWeights(options.arch, options.seed, { shared: options.workers > 1 });
   if (options.workers > 1) {
-    const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: backend as BackendChoice });
+    const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: engine.info.provider as BackendChoice });
     return { concurrency: pool.concurrency, process: (v) => pool.process(v), workerStats: () => pool.stats(), close: () => pool.close() };
   }
   const tokenizer = await loadTokenizer();
-  const built = buildTuner(config, weights, tokenizer, classnames);
-  built.tuner.model.initialTextFeatures(); // once per run, as in a worker's set-up
+  const built = tunerOver(config, await engine.create(weights, promptSetupFor(config, weights, tokenizer, classnames)));
+  await built.tuner.baseTextFeatures(); // once per run, as in a worker's set-up
   let samples = 0;
   return {
     concurrency: 1,
@@ -168,14 +172,15 @@ async function startProcessor(config: TptConfig, options: BenchOptions, backend:
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   checkOptions(options);
-  const backend = await initBackend(options.backend);
-  options = { ...options, workers: resolveWorkerCount(options.workers, backend) };
+  const engine = await selectEngine(options.backend);
+  const backend = { name: engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine };
+  options = { ...options, workers: resolveWorkerCount(options.workers, engine.info) };
   const config = benchConfig(options, backend.name);
   const setupStart = performance.now();
   const size = config.image_size;
   const augmenter = createAugmenter(config, size);
   const jpegs = await syntheticJpegs(options.samples, options.seed, options.imageWidth ?? 500, options.imageHeight ?? 375);
-  const processor = await startProcessor(config, options, backend.name);
+  const processor = await startProcessor(config, options, engine);
   const warmups = options.warmup === false ? 0 : processor.concurrency;
   if (warmups > 0) {
     const image = await decodeImage(jpegs[0]!);
@@ -238,6 +243,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
       worker_memory_mb: processor.workerStats().map((s) => ({ wasm_heap: round(s.memory.wasmHeapBytes / MB, 1), js_heap: round(s.memory.jsHeapBytes / MB, 1) })),
       backend: backend.name,
+      engine: engineRecord(engine.info),
       workers: processor.concurrency,
       arch: options.arch,
       views: options.views,

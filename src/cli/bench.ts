@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
 import { BENCH_ARCH_NAMES } from '../bench/bench-model.js';
 import { formatBench } from '../bench/format-bench.js';
 import { runBench } from '../bench/run-bench.js';

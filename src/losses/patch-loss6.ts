@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { logSoftmax } from '../tta/selection.js';
+import { logSoftmax } from './selection.js';
 import { allGroups } from './patch-common.js';
 import type { LossContext } from './types.js';
 

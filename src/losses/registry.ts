@@ -1,4 +1,3 @@
-import { TptError } from '../errors.js';
 import { crossentropyHard1Loss } from './crossentropy-hard1.js';
 import { crossentropyHard5Loss } from './crossentropy-hard5.js';
 import { crossentropySoftLoss } from './crossentropy-soft.js';
@@ -9,97 +8,35 @@ import { patchLoss3 } from './patch-loss3.js';
 import { patchLoss4 } from './patch-loss4.js';
 import { patchLoss5 } from './patch-loss5.js';
 import { patchLoss6 } from './patch-loss6.js';
-import type { LossContext, LossFn } from './types.js';
-import {
-  checkAllViewsSelection,
-  checkAugmentedViewsSelection,
-  checkGroupsReshape,
-  checkLoopedPatchGroups,
-  checkPatchVote,
-} from './validate.js';
+import { LOSS_SPECS, type LossName, type LossSpec } from './names.js';
+import type { LossFn } from './types.js';
 
 export type { LossContext, LossFn } from './types.js';
-
-export interface LossEntry {
-  fn: LossFn;
-  /** One line for help texts and run banners. */
-  description: string;
-  /** Why this loss cannot run with this config and view count (and what to change), or undefined. */
-  validate: (ctx: LossContext, viewCount: number) => string | undefined;
-}
-
-/** The seed's ten losses under the names its `parse_loss` accepts (also the `loss` config values). */
-export const LOSSES = {
-  defaultTPT: {
-    fn: defaultTptLoss,
-    description: 'TPT: entropy of the mean prediction over the int(V·selection_p_all) most confident views',
-    validate: checkAllViewsSelection,
-  },
-  patch_loss1: {
-    fn: patchLoss1,
-    description: "cross entropy of the original view against the patches' entropy-weighted class distribution",
-    validate: (ctx, viewCount) => checkPatchVote('patch_loss1', ctx, viewCount),
-  },
-  patch_loss2: {
-    fn: patchLoss2,
-    description: "cross entropy of the original view against the patches' entropy-weighted most frequent class",
-    validate: (ctx, viewCount) => checkPatchVote('patch_loss2', ctx, viewCount),
-  },
-  patch_loss3: {
-    fn: patchLoss3,
-    description: 'sum of the groups\' average entropies weighted by their normalised inverse entropy',
-    validate: checkLoopedPatchGroups,
-  },
-  patch_loss4: {
-    fn: patchLoss4,
-    description: 'the lowest average entropy among the original image and its patches',
-    validate: checkLoopedPatchGroups,
-  },
-  patch_loss5: {
-    fn: patchLoss5,
-    description: 'entropy of the groups\' log-probabilities averaged with inverse-entropy weights',
-    validate: checkGroupsReshape,
-  },
-  patch_loss6: {
-    fn: patchLoss6,
-    description: "entropy of the groups' log-probabilities averaged with exp(−alpha·entropy) weights",
-    validate: checkGroupsReshape,
-  },
-  crossentropy_soft: {
-    fn: crossentropySoftLoss,
-    description: 'cross entropy of the original view against softmax of the confident augmented views\' mean',
-    validate: checkAugmentedViewsSelection,
-  },
-  crossentropy_hard1: {
-    fn: crossentropyHard1Loss,
-    description: "cross entropy of the original view against the confident augmented views' top class",
-    validate: checkAugmentedViewsSelection,
-  },
-  crossentropy_hard5: {
-    fn: crossentropyHard5Loss,
-    description: "cross entropy of the original view against the confident augmented views' normalised top-5 logits",
-    validate: checkAugmentedViewsSelection,
-  },
-} as const satisfies Record<string, LossEntry>;
-
-export type LossName = keyof typeof LOSSES;
-
-/** The loss names as a non-empty tuple, for `z.enum(LOSS_NAMES)`. */
-export const LOSS_NAMES = Object.keys(LOSSES) as [LossName, ...LossName[]];
-
-export function isLossName(name: string): name is LossName {
-  return Object.prototype.hasOwnProperty.call(LOSSES, name);
-}
+export { LOSS_NAMES, LOSS_SPECS, assertLossConfig, isLossName, type LossName, type LossSpec } from './names.js';
 
 /**
- * Throws a TptError (code CONFIG) when `name` cannot work with this configuration and view count; the
- * engine calls it before the first sample, where the seed would produce NaN losses or crash mid-run.
+ * The losses' functions (tfjs) by name, next to their specs. Configuration code uses `names.ts` instead,
+ * which loads no tensor library.
  */
-export function assertLossConfig(name: LossName, ctx: LossContext, viewCount: number): void {
-  const problem = LOSSES[name].validate(ctx, viewCount);
-  if (problem !== undefined) {
-    throw new TptError('CONFIG', `loss ${name} cannot run with ${viewCount} views per image: ${problem}`, {
-      hint: 'Change the config as described (e.g. `--set selection_p_all=0.2`), or choose another `loss`.',
-    });
-  }
+
+export interface LossEntry extends LossSpec {
+  fn: LossFn;
 }
+
+const FUNCTIONS: Record<LossName, LossFn> = {
+  defaultTPT: defaultTptLoss,
+  patch_loss1: patchLoss1,
+  patch_loss2: patchLoss2,
+  patch_loss3: patchLoss3,
+  patch_loss4: patchLoss4,
+  patch_loss5: patchLoss5,
+  patch_loss6: patchLoss6,
+  crossentropy_soft: crossentropySoftLoss,
+  crossentropy_hard1: crossentropyHard1Loss,
+  crossentropy_hard5: crossentropyHard5Loss,
+};
+
+export const LOSSES = Object.fromEntries(Object.entries(LOSS_SPECS).map(([name, spec]) => [name, { ...spec, fn: FUNCTIONS[name as LossName] }])) as Record<
+  LossName,
+  LossEntry
+>;

@@ -1,4 +1,4 @@
-import { selectionCount } from '../tta/selection.js';
+import { selectionCount } from './selection-count.js';
 import type { LossContext } from './types.js';
 
 /**

@@ -1,20 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradient functions that plain Node can load; TPT differentiates the text tower.
-import './gradients.js';
 import { ImageTower } from './image-tower.js';
-import { takeParam } from './model-weights.js';
-import type { ModelArch, ModelWeights } from './model-weights.js';
+import { clipLogits } from './logits.js';
+import { takeParam } from './host-params.js';
+import type { ModelArch, ModelWeights } from './host-params.js';
 import { PromptEncoder } from './prompt-encoder.js';
-import { PromptLearner } from './prompt-learner.js';
-import type { PromptLearnerOptions, PromptTokenizer } from './prompt-learner.js';
+import { createPromptSetup, type PromptSetup, type PromptSetupOptions, type PromptTokenizer } from './prompt-setup.js';
 import { TextTower } from './text-tower.js';
 
-export interface ClipTestTimeOptions extends PromptLearnerOptions {
+/** What the tfjs towers need besides the weights and the prompt setup. */
+export interface TowerOptions {
   /** Exact shortcuts in the text tower (end tokens, shared prefix); false runs the seed's full prompts. */
   shortcuts?: boolean;
   /** Views per image-tower pass (bounds memory). */
   imageChunkSize?: number;
 }
+
+export interface ClipTestTimeOptions extends PromptSetupOptions, TowerOptions {
+  /** A prompt setup built already (then the prompt options above are not used). */
+  setup?: PromptSetup;
+}
+
 
 /** Divides each row by its L2 norm. */
 function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
@@ -22,21 +27,23 @@ function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * The seed's ClipTestTimeTuning for a ResNet CLIP: frozen image and text towers, a CoOp prompt learner whose
- * context is the only variable, and logits = exp(logit_scale) · image · textᵀ on L2-normalised features.
+ * The seed's ClipTestTimeTuning for a ResNet CLIP on tfjs: frozen image and text towers over a host prompt
+ * setup, and logits = exp(logit_scale) · image · textᵀ on L2-normalised features. It holds no context: the
+ * context is an argument (a tensor of the setup's ctxShape), so gradients are taken with respect to it and
+ * the tuned values live on the host (see src/engine/tfjs-towers.ts).
  */
 export class ClipTestTimeModel {
   readonly arch: ModelArch;
   readonly imageTower: ImageTower;
   readonly textTower: TextTower;
-  readonly promptLearner: PromptLearner;
+  readonly setup: PromptSetup;
   readonly shortcuts: boolean;
   /** exp(logit_scale), the temperature of the logits (100 for OpenAI's trained CLIP). */
   readonly logitScale: number;
   private readonly promptEncoder: PromptEncoder;
   private initialFeatures: tf.Tensor2D | undefined;
 
-  constructor(weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[], options: ClipTestTimeOptions = {}) {
+  constructor(weights: ModelWeights, tokenizer: PromptTokenizer | undefined, classnames: readonly string[], options: ClipTestTimeOptions = {}) {
     this.arch = weights.arch;
     this.shortcuts = options.shortcuts ?? true;
     const built: { dispose(): void }[] = [];
@@ -46,12 +53,9 @@ export class ClipTestTimeModel {
       built.push(this.imageTower);
       this.textTower = new TextTower(weights.stateDict, weights.arch);
       built.push(this.textTower);
-      this.promptLearner = new PromptLearner(this.textTower, tokenizer, classnames, {
-        ...options,
-        coopCtx: options.coopCtx ?? weights.coopCtx,
-      });
-      built.push(this.promptLearner);
-      this.promptEncoder = new PromptEncoder(this.textTower, this.promptLearner);
+      if (!options.setup && !tokenizer) throw new Error('ClipTestTimeModel needs a tokenizer or a prompt setup');
+      this.setup = options.setup ?? createPromptSetup(weights, tokenizer!, classnames, options);
+      this.promptEncoder = new PromptEncoder(this.textTower, this.setup);
     } catch (e) {
       for (const part of built) part.dispose();
       throw e;
@@ -64,12 +68,12 @@ export class ClipTestTimeModel {
   }
 
   get classnames(): readonly string[] {
-    return this.promptLearner.classnames;
+    return this.setup.classnames;
   }
 
-  /** The tuned prompt context (the model's only tf.Variable). */
-  get ctx(): tf.Variable {
-    return this.promptLearner.ctx;
+  /** A new tensor holding the initial context (the caller owns it). */
+  initialContext(): tf.Tensor {
+    return tf.tensor(this.setup.initialCtx, [...this.setup.ctxShape]);
   }
 
   /** views [N, S, S, 3] (normalised, NHWC) → L2-normalised image features [N, E]. Never differentiated. */
@@ -77,9 +81,9 @@ export class ClipTestTimeModel {
     return tf.tidy(() => l2Normalize(this.imageTower.encode(views)));
   }
 
-  /** L2-normalised text features [C, E] at the current context; differentiable with respect to ctx. */
-  textFeatures(shortcuts: boolean = this.shortcuts): tf.Tensor2D {
-    return tf.tidy(() => l2Normalize(this.promptEncoder.encode(shortcuts)));
+  /** L2-normalised text features [C, E] at the context `ctx`; differentiable with respect to it. */
+  textFeatures(ctx: tf.Tensor, shortcuts: boolean = this.shortcuts): tf.Tensor2D {
+    return tf.tidy(() => l2Normalize(this.promptEncoder.encode(ctx, shortcuts)));
   }
 
   /**
@@ -87,35 +91,19 @@ export class ClipTestTimeModel {
    * cached; the returned tensor belongs to the model (do not dispose it).
    */
   initialTextFeatures(): tf.Tensor2D {
-    if (!this.initialFeatures) {
-      const current = this.ctx.clone();
-      try {
-        this.promptLearner.reset();
-        this.initialFeatures = tf.keep(this.textFeatures());
-      } finally {
-        this.ctx.assign(current);
-        current.dispose();
-      }
-    }
+    this.initialFeatures ??= tf.tidy(() => tf.keep(this.textFeatures(this.initialContext())));
     return this.initialFeatures;
   }
 
   /** exp(logit_scale) · imageFeatures · textFeaturesᵀ: [N, E] × [C, E] → [N, C]. */
   logits(imageFeatures: tf.Tensor2D, textFeatures: tf.Tensor2D): tf.Tensor2D {
-    // An explicit transpose: wasm's matMul with transposeB is many times slower than a plain one.
-    return tf.tidy(() => tf.mul(tf.matMul(imageFeatures, tf.transpose(textFeatures)), this.logitScale)); // [N, E] × [E, C]
-  }
-
-  /** Restores the initial context (the seed's model.reset() before every sample). */
-  resetContext(): void {
-    this.promptLearner.reset();
+    return clipLogits(imageFeatures, textFeatures, this.logitScale);
   }
 
   dispose(): void {
     this.initialFeatures?.dispose();
     this.initialFeatures = undefined;
     this.promptEncoder.dispose();
-    this.promptLearner.dispose();
     this.textTower.dispose();
     this.imageTower.dispose();
   }

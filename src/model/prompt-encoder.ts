@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { PromptLearner } from './prompt-learner.js';
-import { slotCtxIndex } from './prompt-learner.js';
+import { slotCtxIndex } from './prompt-plan.js';
+import type { PromptSetup } from './prompt-setup.js';
 import type { TextTower } from './text-tower.js';
 
 /**
@@ -14,7 +14,7 @@ function repeatRows(rows: tf.Tensor3D, n: number): tf.Tensor3D {
 /** A run of consecutive prompt rows with one source: constant token embeddings, or context vectors from..from+length−1. */
 type Segment = { kind: 'tokens'; rows: tf.Tensor } | { kind: 'ctx'; from: number; length: number };
 
-/** Classes whose prompts end at the same position and have their context rows at the same places. */
+/** A group of the plan (classes ending at the same position) with its constant rows as tensors. */
 interface PromptGroup {
   classes: number[];
   /** Own rows: positions prefixLength..EOT, inclusive. */
@@ -25,13 +25,11 @@ interface PromptGroup {
 }
 
 /**
- * Turns the prompt learner's context into text features [C, E], either the seed's way (every prompt in full,
- * context-length tokens) or with two exact shortcuts:
- * - end tokens: under the causal mask nothing after a prompt's EOT can change the EOT row, so each prompt is
- *   run only up to its EOT; prompts are grouped by length so the EOT row is a plain slice;
- * - shared prefix: the longest run of leading rows identical for all classes (SOT + ctx for 'end' without csc)
- *   is run once, and every class's remaining rows attend to its keys/values. Gradients reach the context
- *   through the prefix as they would through each prompt.
+ * Turns a prompt context tensor into text features [C, E], either the seed's way (every prompt in full,
+ * context-length tokens) or by executing the host plan of `planPrompts` (src/model/prompt-plan.ts, shared
+ * with the ONNX Runtime engine): each prompt runs only up to its EOT, prompts grouped by length, and the
+ * rows shared by every class run once, the other rows attending to their keys/values. Gradients reach the
+ * context through the prefix as they would through each prompt.
  */
 export class PromptEncoder {
   readonly prefixLength: number;
@@ -43,46 +41,26 @@ export class PromptEncoder {
 
   constructor(
     private readonly tower: TextTower,
-    private readonly learner: PromptLearner,
+    private readonly setup: PromptSetup,
   ) {
-    const slots = learner.slots;
-    const minEot = Math.min(...learner.eotIndex);
-    // csc contexts differ per class, so a context row is only "shared" without csc.
-    const shared = (pos: number) => {
-      const s = slots[0]![pos]!;
-      if (s < 0 && learner.csc) return false;
-      return slots.every((row) => row[pos] === s);
-    };
-    let p = 0;
-    while (p < minEot && shared(p)) p++; // every class keeps at least its EOT row of its own
-    this.prefixLength = p;
-    this.prefixSegments = this.segmentsOf(slots.slice(0, 1).map((row) => row.subarray(0, p)));
-
-    const byKey = new Map<string, number[]>();
-    learner.eotIndex.forEach((eot, c) => {
-      const own = slots[c]!.subarray(p, eot + 1);
-      const key = `${eot}:${Array.from(own, (s) => (s < 0 ? s : 't')).join(',')}`;
-      const members = byKey.get(key);
-      if (members) members.push(c);
-      else byKey.set(key, [c]);
-    });
-    this.groups = [...byKey.values()].map((classes) => {
-      const length = learner.eotIndex[classes[0]!]! - p + 1;
-      const own = classes.map((c) => slots[c]!.subarray(p, p + length));
+    const { plan } = setup;
+    this.prefixLength = plan.prefixLength;
+    this.prefixSegments = this.segmentsOf([plan.prefixSlots]);
+    this.groups = plan.groups.map((g) => {
       let classSelector: tf.Tensor2D | undefined;
-      if (learner.csc) {
-        const oneHot = new Float32Array(classes.length * learner.numClasses);
-        classes.forEach((c, i) => (oneHot[i * learner.numClasses + c] = 1));
-        classSelector = tf.tensor2d(oneHot, [classes.length, learner.numClasses]);
+      if (plan.csc) {
+        const oneHot = new Float32Array(g.classes.length * plan.numClasses);
+        g.classes.forEach((c, i) => (oneHot[i * plan.numClasses + c] = 1));
+        classSelector = tf.tensor2d(oneHot, [g.classes.length, plan.numClasses]);
       }
-      return { classes, length, segments: this.segmentsOf(own), classSelector };
+      return { classes: g.classes, length: g.length, segments: this.segmentsOf(g.slots), classSelector };
     });
 
-    const order = this.groups.flatMap((g) => g.classes);
-    if (order.some((c, i) => c !== i)) {
-      const perm = new Float32Array(order.length * order.length);
-      order.forEach((c, i) => (perm[c * order.length + i] = 1));
-      this.reorder = tf.tensor2d(perm, [order.length, order.length]);
+    const c = plan.numClasses;
+    if (plan.rowOfClass.some((row, cls) => row !== cls)) {
+      const perm = new Float32Array(c * c);
+      plan.rowOfClass.forEach((row, cls) => (perm[cls * c + row] = 1));
+      this.reorder = tf.tensor2d(perm, [c, c]);
     }
   }
 
@@ -114,69 +92,70 @@ export class PromptEncoder {
   }
 
   /** Concatenates a group's (or the prefix's) segments into [n, len, W]. */
-  private assemble(segments: Segment[], n: number, classSelector: tf.Tensor2D | undefined): tf.Tensor3D {
-    const { learner } = this;
+  private assemble(ctx: tf.Tensor, segments: Segment[], n: number, classSelector: tf.Tensor2D | undefined): tf.Tensor3D {
+    const { setup } = this;
     const w = this.tower.width;
     let classContexts: tf.Tensor3D | undefined;
     const parts = segments.map((s): tf.Tensor3D => {
       if (s.kind === 'tokens') return s.rows as tf.Tensor3D;
       if (classSelector) {
         classContexts ??= tf.reshape(
-          tf.matMul(classSelector, tf.reshape(learner.ctx, [learner.numClasses, learner.nCtx * w])),
-          [n, learner.nCtx, w],
+          tf.matMul(classSelector, tf.reshape(ctx, [setup.numClasses, setup.nCtx * w])),
+          [n, setup.nCtx, w],
         ) as tf.Tensor3D; // [n, nCls] × [nCls, nCtx·W] → [n, nCtx, W]
         return tf.slice(classContexts, [0, s.from, 0], [n, s.length, w]);
       }
-      const rows: tf.Tensor3D = tf.reshape(tf.slice(learner.ctx, [s.from, 0], [s.length, w]), [1, s.length, w]); // shared context [1, len, W]
+      const rows: tf.Tensor3D = tf.reshape(tf.slice(ctx, [s.from, 0], [s.length, w]), [1, s.length, w]); // shared context [1, len, W]
       return repeatRows(rows, n);
     });
     return parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
   }
 
-  /** Unnormalised text features [C, E]; differentiable with respect to the context. */
-  encode(shortcuts: boolean): tf.Tensor2D {
-    return tf.tidy(() => (shortcuts ? this.encodeWithShortcuts() : this.tower.encodeFull(this.fullPrompts(), this.learner.eotIndex)));
+  /** Unnormalised text features [C, E] at `ctx` (the setup's ctxShape); differentiable with respect to it. */
+  encode(ctx: tf.Tensor, shortcuts: boolean): tf.Tensor2D {
+    return tf.tidy(() => (shortcuts ? this.encodeWithShortcuts(ctx) : this.tower.encodeFull(this.fullPrompts(ctx), this.setup.eotIndex)));
   }
 
-  private encodeWithShortcuts(): tf.Tensor2D {
+  private encodeWithShortcuts(ctx: tf.Tensor): tf.Tensor2D {
     const w = this.tower.width;
     let prefix = null;
     if (this.prefixLength > 0) {
-      const prefixRows: tf.Tensor2D = tf.reshape(this.assemble(this.prefixSegments, 1, undefined), [this.prefixLength, w]); // [1, P, W] → [P, W]
+      const prefixRows: tf.Tensor2D = tf.reshape(this.assemble(ctx, this.prefixSegments, 1, undefined), [this.prefixLength, w]); // [1, P, W] → [P, W]
       prefix = this.tower.runSharedPrefix(prefixRows);
     }
     const features = this.groups.map((g) =>
-      this.tower.encodeEnding(this.assemble(g.segments, g.classes.length, g.classSelector), this.prefixLength, prefix),
+      this.tower.encodeEnding(this.assemble(ctx, g.segments, g.classes.length, g.classSelector), this.prefixLength, prefix),
     );
     const inGroupOrder = features.length === 1 ? features[0]! : tf.concat(features, 0);
     return this.reorder ? tf.matMul(this.reorder, inGroupOrder) : inGroupOrder;
   }
 
   /** The seed's PromptLearner.forward: [C, contextLength, W] prompt embeddings. */
-  fullPrompts(): tf.Tensor3D {
-    const { learner } = this;
+  fullPrompts(ctx: tf.Tensor): tf.Tensor3D {
+    const { setup } = this;
     const w = this.tower.width;
-    const n = learner.nCtx;
-    const c = learner.numClasses;
+    const n = setup.nCtx;
+    const c = setup.numClasses;
     const { prefix, suffix } = this.fullConstants();
     const suffixLength = suffix.shape[1];
-    if (learner.classTokenPosition === 'end') {
-      const ctx = learner.csc ? learner.ctx : repeatRows(tf.reshape(learner.ctx, [1, n, w]), c); // [nCtx, W] → [1, nCtx, W] → [C, nCtx, W]
-      return tf.concat([prefix, ctx as tf.Tensor3D, suffix], 1);
+    if (setup.classTokenPosition === 'end') {
+      const all = setup.csc ? ctx : repeatRows(tf.reshape(ctx, [1, n, w]), c); // [nCtx, W] → [1, nCtx, W] → [C, nCtx, W]
+      return tf.concat([prefix, all as tf.Tensor3D, suffix], 1);
     }
-    const prompts = learner.classnames.map((_, i): tf.Tensor3D => {
-      const nameLength = learner.nameLengths[i]!;
-      const ctx = tf.reshape(learner.classContext(i), [1, n, w]); // [1, nCtx, W]
+    const prompts = setup.classnames.map((_, i): tf.Tensor3D => {
+      const nameLength = setup.nameLengths[i]!;
+      // Class i's context [1, nCtx, W]: a slice of ctx with csc, the shared ctx without.
+      const classCtx = setup.csc ? tf.slice(ctx, [i, 0, 0], [1, n, w]) : tf.reshape(ctx, [1, n, w]);
       const prefixI = tf.slice(prefix, [i, 0, 0], [1, 1, w]);
       const classI = tf.slice(suffix, [i, 0, 0], [1, nameLength, w]);
       const suffixI = tf.slice(suffix, [i, nameLength, 0], [1, suffixLength - nameLength, w]);
-      if (learner.classTokenPosition === 'middle') {
-        const half = learner.splitIndex;
-        const first = tf.slice(ctx, [0, 0, 0], [1, half, w]);
-        const second = tf.slice(ctx, [0, half, 0], [1, n - half, w]);
+      if (setup.classTokenPosition === 'middle') {
+        const half = setup.splitIndex;
+        const first = tf.slice(classCtx, [0, 0, 0], [1, half, w]);
+        const second = tf.slice(classCtx, [0, half, 0], [1, n - half, w]);
         return tf.concat([prefixI, first, classI, second, suffixI], 1) as tf.Tensor3D;
       }
-      return tf.concat([prefixI, classI, ctx, suffixI], 1) as tf.Tensor3D;
+      return tf.concat([prefixI, classI, classCtx, suffixI], 1) as tf.Tensor3D;
     });
     return tf.concat(prompts, 0) as tf.Tensor3D;
   }
@@ -184,16 +163,16 @@ export class PromptEncoder {
   /** token_prefix [C, 1, W] and token_suffix [C, L−1−nCtx, W], built on first use (tens of MB at RN50 size). */
   private fullConstants(): { prefix: tf.Tensor3D; suffix: tf.Tensor3D } {
     if (!this.fullPromptConstants) {
-      const { learner } = this;
+      const { setup } = this;
       const w = this.tower.width;
       const l = this.tower.contextLength;
-      const c = learner.numClasses;
-      const suffixLength = l - 1 - learner.nCtx;
+      const c = setup.numClasses;
+      const suffixLength = l - 1 - setup.nCtx;
       const prefix = new Float32Array(c * w);
       const suffix = new Float32Array(c * suffixLength * w);
-      learner.tokenizedPrompts.forEach((ids, i) => {
+      setup.tokenizedPrompts.forEach((ids, i) => {
         prefix.set(this.tower.embedTokens(ids.subarray(0, 1)), i * w);
-        suffix.set(this.tower.embedTokens(ids.subarray(1 + learner.nCtx)), i * suffixLength * w);
+        suffix.set(this.tower.embedTokens(ids.subarray(1 + setup.nCtx)), i * suffixLength * w);
       });
       this.fullPromptConstants = {
         prefix: tf.keep(tf.tensor3d(prefix, [c, 1, w])),

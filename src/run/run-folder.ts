@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { EngineRecord } from '../engine/towers.js';
 import { join } from 'node:path';
 import type { ConfigKey, TptConfig } from '../config/schema.js';
 import { TptError } from '../errors.js';
@@ -36,6 +37,8 @@ export interface RunConfigFile {
   config: TptConfig;
   run_name: string;
   backend: string;
+  /** The engine that runs the towers (written since the ONNX Runtime engine; absent in older folders). */
+  engine?: EngineRecord;
   version: string;
   created: string;
   /** When each later continuation of the run started. */
@@ -108,7 +111,7 @@ function describeDifference(keys: readonly ConfigKey[], previous: Record<string,
  * (its records are read back and an incomplete last line is cut off), or, with `fresh` or `save: false`
  * (the scratch folder "tmp"), a folder emptied of an earlier run's files. config.json is (re)written.
  */
-export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; now?: Date }): RunFolder {
+export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; engine?: EngineRecord; now?: Date }): RunFolder {
   const { dir, name } = runFolderPath(config);
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
@@ -146,6 +149,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     config,
     run_name: name,
     backend: options.backend,
+    ...(options.engine ? { engine: options.engine } : {}),
     version: VERSION,
     created: previous?.created ?? now,
     ...(previous ? { resumed: [...(previous.resumed ?? []), now] } : {}),

@@ -1,4 +1,5 @@
 import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
+import type { EngineRecord } from '../engine/towers.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import type { SampleRecord } from './records.js';
 
@@ -31,12 +32,14 @@ export interface RunSummary {
   /** elapsed_seconds / samples processed (those of all sessions). */
   seconds_per_sample: number;
   backend: string;
+  /** The engine that ran the towers in the last session (absent in older summaries). */
+  engine?: EngineRecord;
   workers: number;
   updated: string;
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
-export const TIMING_KEYS = ['elapsed_seconds', 'seconds_per_sample', 'updated', 'backend', 'workers'] as const;
+export const TIMING_KEYS = ['elapsed_seconds', 'seconds_per_sample', 'updated', 'backend', 'engine', 'workers'] as const;
 
 export interface SummaryContext {
   runName: string;
@@ -47,6 +50,7 @@ export interface SummaryContext {
   /** Samples whose time is in elapsedSeconds. */
   timedSamples: number;
   backend: string;
+  engine?: EngineRecord;
   workers: number;
   now?: Date;
 }
@@ -70,6 +74,7 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     elapsed_seconds: context.elapsedSeconds,
     seconds_per_sample: context.timedSamples > 0 ? context.elapsedSeconds / context.timedSamples : 0,
     backend: context.backend,
+    ...(context.engine ? { engine: context.engine } : {}),
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
   };

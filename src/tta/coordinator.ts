@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
+import type { BackendChoice } from '../engine/choices.js';
+import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
+import { engineLabel, engineRecord } from '../engine/towers.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
@@ -10,46 +12,57 @@ import type { TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openImageNetA } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { LOSSES } from '../losses/registry.js';
+import { LOSS_SPECS } from '../losses/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { archLabel, loadTuner, type LoadedTuner } from './model-loader.js';
+import { archLabel, loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
 
 /**
- * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): backend, dataset, sample list,
- * model, run folder (new, resumed or fresh), then a `RunSession` over the positions still to do. The
- * arithmetic of a sample is the engine's (`engine.ts`); this file decides what runs where and when.
+ * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
+ * folder (new, resumed or fresh), weights, then a `RunSession` over the positions still to do. The arithmetic
+ * of a sample is the tuner's (`engine.ts`); this file decides what runs where and when. Towers are built only
+ * where samples are tuned: in this thread (one worker, or the native engine), or in each worker thread.
  */
 
 export type { SampleProcessor } from './run-session.js';
 
-/** The engine in this thread, one sample at a time. */
-export function inThreadProcessor(loaded: LoadedTuner): SampleProcessor {
+/** A tuner in this thread, one sample at a time; closing it frees its towers. */
+export function inThreadProcessor(owned: OwnedTuner): SampleProcessor {
   return {
     concurrency: 1,
-    process: async (views) => loaded.tuner.tuneSample(views),
-    close: async () => undefined,
+    process: (views) => owned.tuner.tuneSample(views),
+    close: () => owned.dispose(),
   };
 }
 
 /**
- * `workers` samples at a time: more than one runs worker threads, each with its own backend and model built
- * from this thread's decoded weights (shared memory, not re-read); one tunes here.
+ * `workers` samples at a time: more than one (tfjs on a CPU backend only) runs worker threads, each with its
+ * own backend and model built from this thread's decoded weights (shared memory, not re-read); one tunes
+ * here, on the selected engine.
  */
-async function defaultProcessor(config: TptConfig, backend: BackendInfo, loaded: LoadedTuner): Promise<SampleProcessor> {
-  const workers = resolveWorkerCount(config.workers, backend);
-  if (workers === 1) return inThreadProcessor(loaded);
-  const weights = { ...loaded.weights, stateDict: shareStateDict(loaded.weights.stateDict) };
+async function defaultProcessor(config: TptConfig, engine: SelectedEngine, inputs: ModelInputs): Promise<SampleProcessor> {
+  const workers = resolveWorkerCount(config.workers, engine.info);
+  if (workers === 1) {
+    const owned = tunerOver(config, await engine.create(inputs.weights, inputs.setup));
+    await owned.tuner.baseTextFeatures(); // once per run, before the clock of the first sample
+    return inThreadProcessor(owned);
+  }
+  const weights = { ...inputs.weights, stateDict: shareStateDict(inputs.weights.stateDict) };
   return TuningPool.start(
-    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? loaded.weights.bpePath ?? null }, weights, classnames: IMAGENET_A_CLASSNAMES },
-    { workers, backend: backend.name as BackendChoice },
+    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: IMAGENET_A_CLASSNAMES },
+    { workers, backend: engine.info.provider as BackendChoice },
   );
+}
+
+/** The `backend` recorded in config.json and summary.json: the tfjs backend, or the native engine's name. */
+function backendName(engine: SelectedEngine): string {
+  return engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine;
 }
 
 export interface RunTptOptions {
@@ -62,8 +75,8 @@ export interface RunTptOptions {
   reporter?: RunReporter;
   /** summary.json is rewritten at most this often during the run (and always at the end). Default 10 s. */
   summaryEverySeconds?: number;
-  /** Replaces the in-thread processor (worker threads plug in here). */
-  createProcessor?: (config: TptConfig, loaded: LoadedTuner) => Promise<SampleProcessor> | SampleProcessor;
+  /** Replaces the default processor (tests plug in here); it gets the selected engine and the model inputs. */
+  createProcessor?: (config: TptConfig, engine: SelectedEngine, inputs: ModelInputs) => Promise<SampleProcessor> | SampleProcessor;
 }
 
 export interface RunTptResult {
@@ -81,7 +94,7 @@ export function configJsonText(config: TptConfig): string {
 
 /** The loss checked against the augmenter's actual view count (the config check used the formula). */
 function checkViewCount(config: TptConfig, viewCount: number): void {
-  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCount);
+  const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCount);
   if (problem) {
     throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, { hint: 'Change the loss, or the augmenter settings (n_aug, n_patches).' });
   }
@@ -89,15 +102,15 @@ function checkViewCount(config: TptConfig, viewCount: number): void {
 
 export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
   const reporter = options.reporter ?? silentReporter;
-  const backend = await initBackend(config.backend);
+  // Loads the engine's runtime (and a fallback's reason), builds no model.
+  const engine = await selectEngine(config.backend);
   const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
   const augmenter = createAugmenter(config, config.image_size);
   checkViewCount(config, augmenter.viewCount());
-  const loaded = await loadTuner(config);
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine), engine: engineRecord(engine.info) });
     const start = donePrefix(plan, folder.samples, folder.skipped);
 
     if (start === plan.length && folder.previousSummary?.finished) {
@@ -109,14 +122,16 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         elapsedSeconds: folder.previousSummary.elapsed_seconds,
         timedSamples: plan.length,
         backend: folder.previousSummary.backend,
+        ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
         workers: folder.previousSummary.workers,
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
     }
 
-    // Started only now, so that a refused or already finished run starts no worker threads.
-    processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
+    // Read and built only now, so that a refused or already finished run loads no weights and builds no model.
+    const inputs = await loadModelInputs(config);
+    processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -134,7 +149,8 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         folder,
         plan,
         start,
-        backend: backend.name,
+        backend: backendName(engine),
+        engine: engineRecord(engine.info),
         processor,
         prefetcher,
         log,
@@ -144,14 +160,24 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
       });
       const configText = configJsonText(config);
-      const weightsArch = archLabel(loaded.weights.arch);
+      const weightsArch = archLabel(inputs.weights.arch);
       if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
       // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
       // the run (same values, so TensorBoard shows one session).
       if (start === 0) session.events.addText('Config', configText);
       session.tracker.startHparamsSession(config);
       log.logger.info(
-        { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
+        {
+          run: folder.name,
+          resumed: folder.resumed,
+          start,
+          total: plan.length,
+          engine: engineRecord(engine.info),
+          workers: processor.concurrency,
+          ...(engine.fallbacks.length > 0 ? { passedOver: engine.fallbacks } : {}),
+          repairedBytes: folder.repairedBytes,
+          config,
+        },
         folder.resumed ? 'run resumed' : 'run started',
       );
       reporter.banner({
@@ -160,16 +186,16 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         alreadyDone: start,
         total: plan.length,
         seed: config.seed,
-        backend: backend.detail,
-        weights: `${config.clip_weights} (${loaded.weights.source})`,
+        backend: engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''),
+        weights: `${config.clip_weights} (${inputs.weights.source})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
           config.coop_weight_path !== ''
             ? config.coop_weight_path
-            : loaded.weights.coopCtx
+            : inputs.weights.coopCtx
               ? `the context stored in ${config.clip_weights}`
               : `none (ctx_init "${config.ctx_init}")`,
-        vocabulary: loaded.vocabulary,
+        vocabulary: inputs.vocabulary,
         dataset: {
           root: dataset.root,
           samples: dataset.samples.length,
@@ -199,6 +225,5 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
     }
   } finally {
     await processor?.close();
-    loaded.dispose();
   }
 }

@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LOSSES, type LossName } from '../losses/registry.js';
+import type { ClipTowers } from '../engine/towers.js';
+import type { LossName } from '../losses/names.js';
+import { LOSSES } from '../losses/registry.js';
 import type { LossContext, LossFn } from '../losses/types.js';
-import type { ClipTestTimeModel } from '../model/clip.js';
+import { clipLogits } from '../model/logits.js';
 import { AdamW } from './adamw.js';
 
 /**
  * The seed's per-sample TPT step (test_time_adapt_eval's loop body plus test_time_tuning), as a function of
  * one sample's views only: it reads no files, writes nothing and keeps no state between samples, so the
- * coordinator can call it in this thread or hand it to worker threads, each with its own model.
+ * coordinator can call it in this thread or hand it to worker threads, each with its own model. It does not
+ * know which engine runs the towers (`ClipTowers`: host arrays in and out); the logits, the loss and its
+ * gradient with respect to the text features are tiny and run on tfjs; AdamW runs on the host.
  *
  * Per sample:
  * 1. reset the prompt context to its initial value (CoOp's ctx, or ctx_init) and the optimizer state;
@@ -58,82 +62,90 @@ export const SEED_ADAMW = { betas: [0.9, 0.999] as const, eps: 1e-8, weight_deca
 export class TestTimeTuner {
   private readonly optimizer: AdamW;
   private readonly lossFn: LossFn;
+  /** The context being tuned (host): the initial one at the start of every sample, the tuned one after it. */
+  readonly context: Float32Array;
+  private baseText: Promise<Float32Array> | undefined;
 
   constructor(
-    readonly model: ClipTestTimeModel,
+    readonly towers: ClipTowers,
     readonly settings: TunerSettings,
   ) {
     this.lossFn = LOSSES[settings.loss].fn;
-    this.optimizer = new AdamW([model.ctx], { lr: settings.learningRate, ...SEED_ADAMW });
+    this.context = towers.initialCtx.slice();
+    this.optimizer = new AdamW([this.context], { lr: settings.learningRate, ...SEED_ADAMW });
   }
 
-  /** Runs the whole per-sample procedure; tensors it creates are all released before it returns. */
-  tuneSample(views: SampleViews): TuningOutcome {
-    const { model } = this;
+  /**
+   * Text features [C, E] at the initial context. They do not depend on the sample, so they are computed once
+   * per tuner (a worker calls this at start-up, so no sample pays for it).
+   */
+  baseTextFeatures(): Promise<Float32Array> {
+    this.baseText ??= this.towers.textFeatures(this.towers.initialCtx);
+    return this.baseText;
+  }
+
+  /** Runs the whole per-sample procedure; tfjs tensors it creates are all released before it returns. */
+  async tuneSample(views: SampleViews): Promise<TuningOutcome> {
+    const { towers } = this;
     // 1. The seed: model.reset(); optimizer.load_state_dict(optim_state) (a fresh optimizer's state).
-    model.resetContext();
+    this.context.set(towers.initialCtx);
     this.optimizer.reset();
 
-    // Every phase ends in a host read or a synchronous kernel, so the clock sees its work (wasm, cpu).
+    // Every phase ends in a host read, so the clock sees its work.
     const t0 = performance.now();
     // 2. [V, S, S, 3] → [V, E]
-    const features = tf.tidy(() => model.encodeImages(tf.tensor4d(views.data, [views.count, views.size, views.size, 3])));
-    try {
-      // [1, E]: view 0's row, shared by the base and the TPT scores.
-      const originalFeatures = tf.slice(features, [0, 0], [1, -1]);
+    const features = await towers.encodeImages(views.data, views.count, views.size);
+    // [E]: view 0's row, shared by the base and the TPT scores.
+    const original = features.subarray(0, towers.embedDim);
+    // 3. Base text features do not depend on the sample (cached).
+    const baseLogits = this.logitsOf(original, await this.baseTextFeatures());
+    const t1 = performance.now();
+    // 4.
+    let loss = 0.0;
+    if (this.settings.ttaSteps > 0) {
+      const image = tf.tensor2d(features, [views.count, towers.embedDim]);
       try {
-        // 3. Base text features do not depend on the sample; the model caches them.
-        const baseLogits = this.logitsOf(originalFeatures, model.initialTextFeatures());
-        const t1 = performance.now();
-        // 4.
-        let loss = 0.0;
-        for (let step = 0; step < this.settings.ttaSteps; step++) loss = this.tuningStep(features);
-        const t2 = performance.now();
-        // 5.
-        const tptLogits = tf.tidy(() => this.logitsOf(originalFeatures, model.textFeatures()));
-        const t3 = performance.now();
-        // The base logits' host read waits for the image tower; their own cost is one [1, E]×[E, C] product.
-        const seconds = { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 };
-        return { baseLogits, tptLogits, loss, seconds };
+        for (let step = 0; step < this.settings.ttaSteps; step++) loss = await this.tuningStep(image);
       } finally {
-        originalFeatures.dispose();
+        image.dispose();
       }
-    } finally {
-      features.dispose();
-      // The moments are only needed within the sample; freeing them now keeps nothing alive between samples.
-      this.optimizer.reset();
     }
+    const t2 = performance.now();
+    // 5.
+    const tptLogits = this.logitsOf(original, await towers.textFeatures(this.context));
+    const t3 = performance.now();
+    // The base logits' host read waits for the image tower; their own cost is one [1, E]×[E, C] product.
+    const seconds = { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 };
+    // The moments are only needed within the sample.
+    this.optimizer.reset();
+    return { baseLogits, tptLogits, loss, seconds };
   }
 
-  /** [1, E] features against [C, E] text features → the C logits on the host. */
-  private logitsOf(imageFeatures: tf.Tensor2D, textFeatures: tf.Tensor2D): Float32Array {
-    const logits = this.model.logits(imageFeatures, textFeatures);
-    try {
-      return logits.dataSync() as Float32Array;
-    } finally {
-      logits.dispose();
-    }
+  /** One view's [E] features against [C, E] text features → the C logits on the host. */
+  private logitsOf(imageFeatures: Float32Array, textFeatures: Float32Array): Float32Array {
+    const { embedDim, numClasses, logitScale } = this.towers;
+    return tf.tidy(() => {
+      const logits = clipLogits(tf.tensor2d(imageFeatures, [1, embedDim]), tf.tensor2d(textFeatures, [numClasses, embedDim]), logitScale);
+      return new Float32Array(logits.dataSync());
+    });
   }
 
-  /** Logits of all views → loss → gradient with respect to the context → one AdamW step. Returns the loss. */
-  private tuningStep(features: tf.Tensor2D): number {
-    const { model } = this;
-    const { value, grads } = tf.variableGrads(
-      () => this.lossFn(model.logits(features, model.textFeatures()), this.settings.lossContext),
-      [model.ctx],
-    );
-    try {
-      const loss = value.dataSync()[0]!;
-      this.optimizer.step(grads);
-      return loss;
-    } finally {
-      value.dispose();
-      for (const grad of Object.values(grads)) grad.dispose();
-    }
-  }
-
-  /** Frees the optimizer's moments (the model belongs to the caller). */
-  dispose(): void {
-    this.optimizer.dispose();
+  /**
+   * Text features at the current context → logits of all views → loss → its gradient with respect to the
+   * text features (tfjs) → the towers' vector–Jacobian product → one AdamW step on the host. Returns the loss.
+   */
+  private async tuningStep(image: tf.Tensor2D): Promise<number> {
+    const { embedDim, numClasses, logitScale } = this.towers;
+    let loss = Number.NaN;
+    const lossGradient = (text: Float32Array): Float32Array =>
+      tf.tidy(() => {
+        const lossOf = (t: tf.Tensor2D) => this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+        const { value, grad } = tf.valueAndGrad(lossOf)(tf.tensor2d(text, [numClasses, embedDim]));
+        loss = value.dataSync()[0]!;
+        return new Float32Array(grad.dataSync());
+      });
+    const { ctxGradient } = await this.towers.textFeaturesWithGradient(this.context, lossGradient);
+    this.optimizer.step([ctxGradient]);
+    return loss;
   }
 }

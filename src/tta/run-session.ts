@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { EngineRecord } from '../engine/towers.js';
 import type { TptConfig } from '../config/schema.js';
 import type { RgbImage } from '../data/image.js';
 import { EventWriter } from '../metrics/event-writer.js';
@@ -42,6 +43,7 @@ export interface SessionInputs {
   /** Positions an earlier process finished. */
   start: number;
   backend: string;
+  engine?: EngineRecord;
   processor: SampleProcessor;
   prefetcher: ViewPrefetcher;
   log: RunLogger;
@@ -91,6 +93,7 @@ export class RunSession {
       elapsedSeconds: this.previousElapsed + (performance.now() - this.sessionStart) / 1000,
       timedSamples: totals.samples + this.skippedCount,
       backend: this.inputs.backend,
+      ...(this.inputs.engine ? { engine: this.inputs.engine } : {}),
       workers: this.inputs.processor.concurrency,
     });
   }

@@ -1,16 +1,19 @@
 /**
  * Entry of a tuning worker thread (compiled to dist/workers/tuning-worker.js; worker threads run compiled
- * code). It owns a backend and one model copy, built once, then runs the engine's per-sample function on
+ * code). Workers run the tfjs engine (ONNX Runtime parallelises inside one engine instead). It owns a tfjs
+ * backend and one model copy, built once, then runs the engine's per-sample function on
  * the views it is sent. Samples never share state: the engine resets the context and the optimizer first,
  * so a sample's result does not depend on which worker ran it or what that worker ran before.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
+import { tfjsEngineInfo } from '../engine/create-towers.js';
+import { TfjsClipTowers } from '../engine/tfjs-towers.js';
 import { isTptError } from '../errors.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { TestTimeTuner } from '../tta/engine.js';
-import { buildTuner, loadTuner } from '../tta/model-loader.js';
+import { buildTfjsTuner, loadModelInputs, tunerOver } from '../tta/model-loader.js';
 import type { TuneRequest, WorkerMemory, WorkerReply, WorkerStartData } from './protocol.js';
 
 const port = parentPort;
@@ -42,28 +45,31 @@ function failure(id: number | null, e: unknown): WorkerReply {
 }
 
 async function start(data: WorkerStartData): Promise<TestTimeTuner> {
-  await initBackend(data.backend);
+  if (data.backend === 'onnxruntime') throw new Error('tuning workers run the tfjs engine only');
+  const info = tfjsEngineInfo(await initBackend(data.backend));
   const { source } = data;
   let tuner: TestTimeTuner;
   if (source.kind === 'config') {
     // Keep only the tuner: the decoded checkpoint can then be collected once the model holds its tensors.
-    tuner = (await loadTuner(source.config)).tuner;
+    const inputs = await loadModelInputs(source.config);
+    tuner = tunerOver(source.config, TfjsClipTowers.create(inputs.weights, inputs.setup, info)).tuner;
   } else {
     const tokenizer = await loadTokenizer(source.config.bpe_path ?? undefined);
-    tuner = buildTuner(source.config, source.weights, tokenizer, source.classnames).tuner;
+    tuner = buildTfjsTuner(source.config, source.weights, tokenizer, info, source.classnames).tuner;
   }
   // Once per run, not per sample: the text features at the initial context (the base scores use them).
-  tuner.model.initialTextFeatures();
+  await tuner.baseTextFeatures();
   return tuner;
 }
 
 const setupStart = performance.now();
 try {
   const tuner = await start(workerData as WorkerStartData);
-  port.on('message', (request: TuneRequest) => {
+  // The pool sends a worker one sample at a time, so these handlers never overlap.
+  port.on('message', async (request: TuneRequest) => {
     let reply: WorkerReply;
     try {
-      const outcome = tuner.tuneSample({ data: request.data, count: request.count, size: request.size });
+      const outcome = await tuner.tuneSample({ data: request.data, count: request.count, size: request.size });
       // Own copies (200 floats each): a backend may hand out views of its storage, which must not be detached.
       const baseLogits = outcome.baseLogits.slice();
       const tptLogits = outcome.tptLogits.slice();

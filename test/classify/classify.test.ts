@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend.js';
+import { selectEngine } from '../../src/engine/create-towers.js';
 import { classifyImages, ZeroShotClassifier, type ClassifyResult } from '../../src/classify.js';
 import { main } from '../../src/cli/main.js';
 import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
@@ -50,8 +51,8 @@ afterAll(() => {
 
 describe('tpt classify', () => {
   it('gives the same logits from the TorchScript file as from its converted folder', async () => {
-    const fromFile = await classifyImages(images, { weights: JIT, coop: COOP });
-    const fromFolder = await classifyImages(images, { weights: folder });
+    const fromFile = await classifyImages(images, { weights: JIT, coop: COOP, backend: 'wasm' });
+    const fromFolder = await classifyImages(images, { weights: folder, backend: 'wasm' });
     expect(fromFolder.map((r) => r.file)).toEqual(images);
     for (let i = 0; i < images.length; i++) {
       const a = fromFile[i]!.logits;
@@ -61,7 +62,7 @@ describe('tpt classify', () => {
       expect(fromFolder[i]!.top.map((p) => p.index)).toEqual(fromFile[i]!.top.map((p) => p.index));
     }
     // Without CoOp the prompt is "a photo of a <class>.", which scores differently.
-    const zeroShot = await classifyImages(images, { weights: JIT });
+    const zeroShot = await classifyImages(images, { weights: JIT, backend: 'wasm' });
     expect(zeroShot[0]!.logits).not.toEqual(fromFile[0]!.logits);
   });
 
@@ -105,12 +106,12 @@ describe('tpt classify', () => {
   it('repeated classification does not grow tf.memory().numTensors, and dispose frees everything', async () => {
     const before = tf.memory().numTensors;
     const weights = await loadClipWeights(folder);
-    const classifier = new ZeroShotClassifier(weights, await loadTokenizer());
+    const classifier = await ZeroShotClassifier.create(weights, await loadTokenizer(), { engine: await selectEngine('wasm') });
     await classifier.classifyFile(images[0]!); // computes and caches the text features
     const steady = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) await classifier.classifyFiles(images);
     expect(tf.memory().numTensors).toBe(steady);
-    classifier.dispose();
+    await classifier.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -8,7 +8,7 @@ import {
   rowEntropies,
   selectConfidentSamples,
   selectionCount,
-} from '../../src/tta/selection.js';
+} from '../../src/losses/selection.js';
 import { torchMode } from '../../src/losses/patch-common.js';
 import { compareArrays, goldenArray, inputLogits, loadLossGoldens } from './golden.js';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
-import type { ClassTokenPosition } from '../../src/model/prompt-learner.js';
+import type { ClassTokenPosition } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { readCoopContext } from '../../src/weights/torch-file.js';
@@ -69,23 +69,24 @@ describe('tiny CLIP against PyTorch (the seed model classes)', () => {
     for (const shortcuts of c.classnames.length > 20 ? [true] : [true, false]) {
       it(`${c.name} (${shortcuts ? 'shortcuts' : 'full prompts'}): text features, logits, loss and d loss/d ctx`, () => {
         const model = buildModel(c, shortcuts);
-        expect(model.promptLearner.eotIndex).toEqual(c.eot);
-        expect(model.ctx.shape).toEqual(c.ctx_shape);
+        expect(model.setup.eotIndex).toEqual(c.eot);
+        expect(model.setup.ctxShape).toEqual(c.ctx_shape);
+        const ctx = model.initialContext();
         const image = model.encodeImages(tf.tensor4d(views.data, views.shape as [number, number, number, number]));
-        const text = model.textFeatures();
+        const text = model.textFeatures(ctx);
         const logits = model.logits(image, text);
         expect(maxAbsDiff(text.dataSync(), readNpy(join(MODEL_FIXTURES, `${c.name}.text.npy`)).data)).toBeLessThan(1e-3);
         expect(maxAbsDiff(logits.dataSync(), readNpy(join(MODEL_FIXTURES, `${c.name}.logits.npy`)).data)).toBeLessThan(1e-3);
 
         const selected: number[] = [];
-        const { value, grads } = tf.variableGrads(() => tptEntropyLoss(model.logits(image, model.textFeatures()), golden.selection_p, selected));
+        const { value, grad: ctxGrad } = tf.valueAndGrad((x: tf.Tensor) => tptEntropyLoss(model.logits(image, model.textFeatures(x)), golden.selection_p, selected))(ctx);
         // The same views; their order among near-equal entropies may differ from torch.argsort's.
         expect([...selected].sort()).toEqual([...c.selected].sort());
         expect(value.dataSync()[0]).toBeCloseTo(c.loss, 4);
         const expectedGrad = readNpy(join(MODEL_FIXTURES, `${c.name}.grad.npy`)).data;
-        const grad = grads[model.ctx.name]!.dataSync();
+        const grad = ctxGrad.dataSync();
         expect(maxAbsDiff(grad, expectedGrad) / maxAbs(expectedGrad)).toBeLessThan(1e-3);
-        tf.dispose([image, text, logits, value, ...Object.values(grads)]);
+        tf.dispose([ctx, image, text, logits, value, ctxGrad]);
         model.dispose();
       });
     }

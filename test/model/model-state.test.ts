@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
+import { createPromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import type { HostTensor } from '../../src/weights/host-tensor.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
@@ -22,12 +23,6 @@ beforeAll(async () => {
   tokenizer = await loadTokenizer();
 });
 
-/** Variable.assign shares the new tensor's data, so the caller still owns (and must dispose) the tensor. */
-function assignDisposing(variable: tf.Variable, value: tf.Tensor): void {
-  variable.assign(value);
-  value.dispose();
-}
-
 const views = () => tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
 const entropyLoss = (logits: tf.Tensor2D): tf.Scalar =>
   tf.tidy(() => {
@@ -36,35 +31,31 @@ const entropyLoss = (logits: tf.Tensor2D): tf.Scalar =>
   });
 
 describe('ClipTestTimeModel state', () => {
-  it('only the context is a variable, and only it receives gradients', () => {
+  it('the model holds no variable: gradients reach the context passed in, and only it', () => {
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
     const model = new ClipTestTimeModel(fp16, tokenizer, CLASSES, { coopCtx });
-    expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore + 1);
-    const image = model.encodeImages(views());
-    // No varList: tfjs differentiates with respect to every trainable variable there is.
-    const { value, grads } = tf.variableGrads(() => entropyLoss(model.logits(image, model.textFeatures())));
-    expect(Object.keys(grads)).toEqual([model.ctx.name]);
-    expect(grads[model.ctx.name]!.shape).toEqual([4, 128]);
-    tf.dispose([image, value, ...Object.values(grads)]);
-    model.dispose();
     expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);
+    const image = model.encodeImages(views());
+    const ctx = model.initialContext();
+    const grad = tf.grad((x: tf.Tensor) => entropyLoss(model.logits(image, model.textFeatures(x))))(ctx);
+    expect(grad.shape).toEqual([4, 128]);
+    expect(tf.max(tf.abs(grad)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([image, ctx, grad]);
+    model.dispose();
   });
 
-  it('resetContext restores the CoOp context; initial text features are cached and independent of the current ctx', () => {
+  it('the initial context is CoOp\'s; initial text features are cached and equal those of the initial context', () => {
     const model = new ClipTestTimeModel(fp16, tokenizer, CLASSES, { coopCtx });
-    const initialCtx = model.ctx.dataSync().slice();
-    expect(maxAbsDiff(initialCtx, coopCtx.data as Float32Array)).toBe(0);
-    const initialText = model.textFeatures();
-    // A random move: a constant shift of every ctx row would be removed by LayerNorm.
-    assignDisposing(model.ctx, tf.tidy(() => tf.add(model.ctx, tf.randomNormal(model.ctx.shape, 0, 0.05, 'float32', 8))));
+    expect(maxAbsDiff(model.setup.initialCtx, coopCtx.data as Float32Array)).toBe(0);
+    const ctx = model.initialContext();
+    const initialText = model.textFeatures(ctx);
     const cached = model.initialTextFeatures();
-    expect(maxAbsDiff(cached.dataSync(), initialText.dataSync())).toBeLessThan(1e-6);
+    expect(maxAbsDiff(cached.dataSync(), initialText.dataSync())).toBe(0);
     expect(model.initialTextFeatures()).toBe(cached);
-    const moved = model.textFeatures();
+    // A random move: a constant shift of every ctx row would be removed by LayerNorm.
+    const moved = tf.tidy(() => model.textFeatures(tf.add(ctx, tf.randomNormal(ctx.shape, 0, 0.05, 'float32', 8))));
     expect(maxAbsDiff(moved.dataSync(), initialText.dataSync())).toBeGreaterThan(1e-3);
-    model.resetContext();
-    expect(maxAbsDiff(model.ctx.dataSync(), initialCtx)).toBe(0);
-    tf.dispose([initialText, moved]);
+    tf.dispose([ctx, initialText, moved]);
     model.dispose();
   });
 
@@ -72,15 +63,14 @@ describe('ClipTestTimeModel state', () => {
     const before = tf.memory().numTensors;
     const model = new ClipTestTimeModel(fp16, tokenizer, CLASSES, { coopCtx });
     const input = views();
-    const step = () => {
-      const image = model.encodeImages(input);
-      const base = model.logits(image, model.initialTextFeatures());
-      const { value, grads } = tf.variableGrads(() => entropyLoss(model.logits(image, model.textFeatures())));
-      assignDisposing(model.ctx, tf.tidy(() => tf.sub(model.ctx, tf.mul(grads[model.ctx.name]!, 0.01))));
-      const tpt = tf.tidy(() => model.logits(image, model.textFeatures()));
-      tf.dispose([image, base, value, tpt, ...Object.values(grads)]);
-      model.resetContext();
-    };
+    const step = () =>
+      tf.tidy(() => {
+        const image = model.encodeImages(input);
+        model.logits(image, model.initialTextFeatures());
+        const ctx = model.initialContext();
+        const grad = tf.grad((x: tf.Tensor) => entropyLoss(model.logits(image, model.textFeatures(x))))(ctx);
+        model.logits(image, model.textFeatures(tf.sub(ctx, tf.mul(grad, 0.01))));
+      });
     step();
     const steady = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) step();
@@ -96,13 +86,29 @@ describe('ClipTestTimeModel state', () => {
     const a = new ClipTestTimeModel(jit, tokenizer, CLASSES, { ctxInit: 'a photo of a' });
     const b = new ClipTestTimeModel(fp16, tokenizer, CLASSES, { ctxInit: 'a photo of a' });
     const input = views();
-    const [ia, ib, ta, tb] = [a.encodeImages(input), b.encodeImages(input), a.textFeatures(), b.textFeatures()];
+    const [ia, ib, ta, tb] = [a.encodeImages(input), b.encodeImages(input), a.initialTextFeatures(), b.initialTextFeatures()];
     expect(maxAbsDiff(ia.dataSync(), ib.dataSync())).toBe(0);
     expect(maxAbsDiff(ta.dataSync(), tb.dataSync())).toBe(0);
     expect(a.logitScale).toBe(b.logitScale);
-    tf.dispose([input, ia, ib, ta, tb]);
+    tf.dispose([input, ia, ib]);
     a.dispose();
     b.dispose();
+  });
+
+  it('the random initial context (no ctx_init, no CoOp) is N(0, 0.02²) from the seeded RNG: the seed decides it', () => {
+    const random = (seed: number, csc = false) => createPromptSetup(fp16, tokenizer, CLASSES, { ctxInit: '', nCtx: 4, seed, csc });
+    const [a, b, c] = [random(1), random(1), random(2)];
+    expect(a.ctxShape).toEqual([4, 128]);
+    expect(Array.from(a.initialCtx)).toEqual(Array.from(b.initialCtx));
+    expect(maxAbsDiff(a.initialCtx, c.initialCtx)).toBeGreaterThan(0.01);
+    const mean = a.initialCtx.reduce((s, v) => s + v, 0) / a.initialCtx.length;
+    const std = Math.sqrt(a.initialCtx.reduce((s, v) => s + (v - mean) ** 2, 0) / a.initialCtx.length);
+    expect(Math.abs(mean)).toBeLessThan(0.003);
+    expect(std).toBeGreaterThan(0.018);
+    expect(std).toBeLessThan(0.022);
+    const csc = random(1, true);
+    expect(csc.ctxShape).toEqual([CLASSES.length, 4, 128]);
+    expect(csc.initialCtx.length).toBe(CLASSES.length * 4 * 128);
   });
 
   it('a CoOp context of the wrong shape is refused with a hint', () => {

@@ -24,13 +24,13 @@ beforeAll(async () => {
 });
 
 /** Text features and d(loss)/d(ctx) for a fixed, class-weighted loss; the same images for both paths. */
-function featuresAndGrad(model: ClipTestTimeModel, shortcuts: boolean): { text: Float32Array; grad: Float32Array } {
+function featuresAndGrad(model: ClipTestTimeModel, ctx: tf.Tensor, shortcuts: boolean): { text: Float32Array; grad: Float32Array } {
   return tf.tidy(() => {
     const image = tf.div(tf.randomNormal([3, weights.arch.embedDim], 0, 1, 'float32', 5), 4) as tf.Tensor2D;
     const weighting = tf.randomNormal([3, model.classnames.length], 0, 1, 'float32', 6);
-    const text = model.textFeatures(shortcuts).dataSync() as Float32Array;
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.logits(image, model.textFeatures(shortcuts)), weighting)) as tf.Scalar);
-    return { text, grad: grads[model.ctx.name]!.dataSync() as Float32Array };
+    const text = model.textFeatures(ctx, shortcuts).dataSync() as Float32Array;
+    const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(model.logits(image, model.textFeatures(x, shortcuts)), weighting)) as tf.Scalar)(ctx);
+    return { text, grad: grad.dataSync() as Float32Array };
   });
 }
 
@@ -49,12 +49,14 @@ describe('exact text-tower shortcuts (end tokens + shared prefix) equal the full
     it(`${name}: features and ctx gradients agree to 1e-4`, () => {
       const model = new ClipTestTimeModel(weights, tokenizer, CLASSES, { coopCtx: options.ctxInit ? undefined : coopCtx, ...options });
       expect(model.sharedPrefixLength).toBe(prefixLength);
-      if (options.csc) {
-        // Make the class contexts differ, so a mix-up between classes would show.
-        model.ctx.assign(tf.tidy(() => tf.add(model.ctx, tf.randomNormal(model.ctx.shape, 0, 0.02, 'float32', 9))));
-      }
-      const fast = featuresAndGrad(model, true);
-      const full = featuresAndGrad(model, false);
+      // With csc, make the class contexts differ, so a mix-up between classes would show.
+      const ctx = tf.tidy(() => {
+        const initial = model.initialContext();
+        return options.csc ? tf.add(initial, tf.randomNormal(initial.shape, 0, 0.02, 'float32', 9)) : initial;
+      });
+      const fast = featuresAndGrad(model, ctx, true);
+      const full = featuresAndGrad(model, ctx, false);
+      ctx.dispose();
       expect(maxAbsDiff(fast.text, full.text)).toBeLessThan(1e-4);
       expect(maxAbs(full.grad)).toBeGreaterThan(0);
       // Relative to the gradient's scale: since the fixture's BatchNorm was calibrated, ctx gradients reach ~70,

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { decodeNpy } from '../../src/data/npy.js';
-import type { LossName } from '../../src/losses/registry.js';
+import type { LossName } from '../../src/losses/names.js';
 import type { LossContext } from '../../src/losses/types.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradient functions (its own registrations are not loadable by plain Node);
-// every loss is built on this module and needs them.
-import '../model/gradients.js';
+import { selectionCount } from './selection-count.js';
+
+export { selectionCount } from './selection-count.js';
 
 /**
  * The seed's confidence selection and marginal entropy (notebook §7.3), written so that gradients work on the
@@ -13,11 +13,6 @@ import '../model/gradients.js';
 /** log_softmax along `axis`, composed because the wasm backend lacks a LogSoftmax kernel. */
 export function logSoftmax<T extends tf.Tensor>(x: T, axis = -1): T {
   return tf.tidy(() => tf.sub(x, tf.logSumExp(x, axis, true)) as T);
-}
-
-/** Number of rows the seed keeps: Python's int(n * p), i.e. truncation of the float64 product. */
-export function selectionCount(n: number, p: number): number {
-  return Math.trunc(n * p);
 }
 
 /**

@@ -1,7 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../data/rng.js';
 import { TptError } from '../errors.js';
 import type { HostTensor } from '../weights/host-tensor.js';
-import type { TextTower } from './text-tower.js';
+import { takeParam, type ModelWeights } from './host-params.js';
+import { ctxSlot, planPrompts, type PromptPlan, type PromptSlots } from './prompt-plan.js';
+
+export { ctxSlot, slotCtxIndex, type PromptSlots } from './prompt-plan.js';
 
 export const CLASS_TOKEN_POSITIONS = ['end', 'middle', 'front'] as const;
 export type ClassTokenPosition = (typeof CLASS_TOKEN_POSITIONS)[number];
@@ -14,7 +17,7 @@ export interface PromptTokenizer {
   tokenize(text: string, contextLength?: number): Int32Array;
 }
 
-export interface PromptLearnerOptions {
+export interface PromptSetupOptions {
   /** Context length in tokens when ctxInit is empty (the seed's n_ctx, default 4). */
   nCtx?: number;
   /** Words to start the context from ("a_photo_of_a"); empty means random N(0, 0.02²) vectors. */
@@ -28,20 +31,50 @@ export interface PromptLearnerOptions {
   seed?: number;
 }
 
-/**
- * Where each embedding row of a prompt comes from: a token id (≥ 0, a constant row of token_embedding) or
- * context vector j, stored as −(j+1).
- */
-export type PromptSlots = Int32Array;
-export const ctxSlot = (j: number): number => -(j + 1);
-export const slotCtxIndex = (slot: number): number => -slot - 1;
+/** The host rows of token_embedding [vocab, W] (prompts only ever need constant rows of it). */
+export class TokenEmbedding {
+  constructor(
+    /** [vocab, W] */
+    readonly table: Float32Array,
+    readonly vocabSize: number,
+    readonly width: number,
+    readonly contextLength: number,
+  ) {}
+
+  static fromWeights(weights: ModelWeights): TokenEmbedding {
+    const { vocabSize, transformerWidth, contextLength } = weights.arch;
+    return new TokenEmbedding(takeParam(weights.stateDict, 'token_embedding.weight', [vocabSize, transformerWidth]).data, vocabSize, transformerWidth, contextLength);
+  }
+
+  /** Rows of token_embedding for the given ids, concatenated: [ids.length · W]. */
+  embedTokens(ids: ArrayLike<number>): Float32Array {
+    const w = this.width;
+    const out = new Float32Array(ids.length * w);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!(id >= 0 && id < this.vocabSize)) throw new Error(`token id ${id} outside the vocabulary of ${this.vocabSize}`);
+      out.set(this.table.subarray(id * w, (id + 1) * w), i * w);
+    }
+    return out;
+  }
+}
+
+/** CoOp's nn.init.normal_(ctx_vectors, std=0.02), drawn from the project's seeded RNG so every engine starts alike. */
+export function randomContext(length: number, seed: number): Float32Array {
+  const rng = Rng.named(seed, 'prompt context');
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = 0.02 * rng.normal();
+  return out;
+}
 
 /**
- * CoOp's PromptLearner as the seed uses it. A prompt is [SOT] + context + "<class name>." + [EOT] + padding,
- * with the context vectors (the only trainable thing in TPT) spliced into the token embeddings:
+ * The host half of CoOp's PromptLearner as the seed uses it (no tensors; both engines build on it). A prompt
+ * is [SOT] + context + "<class name>." + [EOT] + padding, with the context vectors (the only trainable thing
+ * in TPT) spliced into the token embeddings:
  * 'end' = SOT ctx name . EOT; 'middle' = SOT ctx[:half] name ctx[half:] . EOT; 'front' = SOT name ctx . EOT.
+ * `plan` holds the exact shortcuts (shared prefix, end tokens), derived once for every engine.
  */
-export class PromptLearner {
+export class PromptSetup {
   readonly classnames: readonly string[];
   readonly nCtx: number;
   readonly csc: boolean;
@@ -56,12 +89,16 @@ export class PromptLearner {
   readonly nameLengths: readonly number[];
   /** Per class, the source of each of its contextLength embedding rows. */
   readonly slots: readonly PromptSlots[];
-  /** The tuned context: [nCtx, W], or [nCls, nCtx, W] with csc. The only variable of the model. */
-  readonly ctx: tf.Variable;
-  private readonly initialCtx: tf.Tensor;
+  /** The initial context (CoOp's, ctx_init's words, or random), ctxShape row-major. Never modified. */
+  readonly initialCtx: Float32Array;
+  /** [nCtx, W], or [nCls, nCtx, W] with csc. */
+  readonly ctxShape: readonly number[];
   readonly width: number;
+  readonly contextLength: number;
+  /** The shortcuts' plan over `slots` and `eotIndex`. */
+  readonly plan: PromptPlan;
 
-  constructor(tower: TextTower, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptLearnerOptions = {}) {
+  constructor(tower: TokenEmbedding, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}) {
     const width = tower.width;
     const contextLength = tower.contextLength;
     const nCls = classnames.length;
@@ -92,8 +129,7 @@ export class PromptLearner {
       if (!Number.isInteger(nCtx) || nCtx < 1) {
         throw new TptError('N_CTX', `n_ctx must be a positive integer, got ${nCtx}`, { hint: 'Set n_ctx to the CoOp context length (4 for the seed).' });
       }
-      const shape = this.csc ? [nCls, nCtx, width] : [nCtx, width];
-      initial = tf.tidy(() => tf.randomNormal(shape, 0, 0.02, 'float32', options.seed ?? 0).dataSync() as Float32Array);
+      initial = randomContext((this.csc ? nCls : 1) * nCtx * width, options.seed ?? 0);
       this.promptPrefix = Array.from({ length: nCtx }, () => 'X').join(' ');
     }
     if (options.coopCtx) initial = coopContext(options.coopCtx, nCtx, width, this.csc, nCls);
@@ -101,9 +137,9 @@ export class PromptLearner {
     this.nCtx = nCtx;
     this.classTokenPosition = position;
     this.splitIndex = splitIndex ?? Math.floor(nCtx / 2);
-    const ctxShape = this.csc ? [nCls, nCtx, width] : [nCtx, width];
-    this.initialCtx = tf.tensor(initial, ctxShape);
-    this.ctx = tf.variable(this.initialCtx, true, undefined, 'float32');
+    this.contextLength = contextLength;
+    this.ctxShape = this.csc ? [nCls, nCtx, width] : [nCtx, width];
+    this.initialCtx = initial;
 
     this.classnames = classnames.map((n) => n.replaceAll('_', ' '));
     this.nameLengths = this.classnames.map((n) => tokenizer.encode(n).length);
@@ -113,6 +149,7 @@ export class PromptLearner {
       if (e < 1 + nCtx) throw new Error(`prompt ${i} ends before its context (EOT at ${e}, n_ctx ${nCtx})`);
     });
     this.slots = this.tokenizedPrompts.map((ids, i) => this.layoutSlots(ids, this.nameLengths[i]!));
+    this.plan = planPrompts(this.slots, this.eotIndex, this.csc);
   }
 
   /** The seed's concatenation order for one class, as slot sources (see PromptSlots). */
@@ -136,23 +173,11 @@ export class PromptLearner {
   get numClasses(): number {
     return this.classnames.length;
   }
+}
 
-  /** Restores the initial context (CoOp's when given), as the seed does before every sample. */
-  reset(): void {
-    this.ctx.assign(this.initialCtx);
-  }
-
-  /** The context of class i as [nCtx, W] (a slice of the variable with csc; the variable itself without). */
-  classContext(i: number): tf.Tensor2D {
-    return this.csc
-      ? (tf.reshape(tf.slice(this.ctx, [i, 0, 0], [1, this.nCtx, this.width]), [this.nCtx, this.width]) as tf.Tensor2D) // [1, nCtx, W] → [nCtx, W]
-      : (this.ctx as tf.Tensor2D);
-  }
-
-  dispose(): void {
-    this.ctx.dispose();
-    this.initialCtx.dispose();
-  }
+/** The host prompt setup over the checkpoint's token embedding; CoOp's context from the weights unless given. */
+export function createPromptSetup(weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}): PromptSetup {
+  return new PromptSetup(TokenEmbedding.fromWeights(weights), tokenizer, classnames, { ...options, coopCtx: options.coopCtx ?? weights.coopCtx });
 }
 
 function argmax(ids: Int32Array): number {
