@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { AttentionPool2d } from '../../src/model/attention-pool.js';
+import { tfjsEngineInfo } from '../../src/engine/create-towers.js';
+import { TfjsClipTowers } from '../../src/engine/tfjs-towers.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
 import { takeParam } from '../../src/model/model-weights.js';
 import { applyConv, foldConvBn } from '../../src/model/resnet.js';
@@ -34,9 +36,10 @@ beforeAll(async () => {
 const CLASSES = ['stingray', 'American robin', 'sulphur-crested cockatoo', 'German Shepherd Dog', 'broom', 'school bus', 'jay', 'bald eagle'];
 
 describe('view 0 is encoded once per sample', () => {
-  it("the engine's base and TPT logits equal view 0 encoded on its own and scored with fresh text features", () => {
+  it("the engine's base and TPT logits equal view 0 encoded on its own and scored with fresh text features", async () => {
     const model = new ClipTestTimeModel(weights, tokenizer, CLASSES);
-    const tuner = new TestTimeTuner(model, {
+    const towers = new TfjsClipTowers(model, tfjsEngineInfo({ name: 'wasm', detail: 'wasm', gpu: false }));
+    const tuner = new TestTimeTuner(towers, {
       loss: 'defaultTPT',
       lossContext: { n_aug: 9, n_patches: 0, selection_p_all: 0.3, selection_p_patch: 0.9, alpha_exponential_weightening: 1 },
       learningRate: 0.05,
@@ -44,25 +47,21 @@ describe('view 0 is encoded once per sample', () => {
     });
     const size = weights.arch.imageResolution;
     const data = tf.tidy(() => tf.randomNormal([10, size, size, 3], 0, 1, 'float32', 3).dataSync() as Float32Array);
-    const outcome = tuner.tuneSample({ data, count: 10, size });
+    const outcome = await tuner.tuneSample({ data, count: 10, size });
 
-    // The plain way: view 0 alone through the image tower; text features computed now, without the cache.
-    // After tuneSample the context is still the tuned one (the next sample resets it).
+    // The plain way: view 0 alone through the image tower; text features computed now, without the cache,
+    // at the initial context and at the tuned one (the tuner keeps it until the next sample).
     const plain = tf.tidy(() => {
       const view0 = model.encodeImages(tf.tensor4d(data.subarray(0, size * size * 3), [1, size, size, 3]));
-      const tuned = model.logits(view0, model.textFeatures()).dataSync().slice();
-      const tunedCtx = model.ctx.clone();
-      model.resetContext();
-      const base = model.logits(view0, model.textFeatures()).dataSync().slice();
-      model.ctx.assign(tunedCtx);
+      const tuned = model.logits(view0, model.textFeatures(tf.tensor(tuner.context, [...model.setup.ctxShape]))).dataSync().slice();
+      const base = model.logits(view0, model.textFeatures(model.initialContext())).dataSync().slice();
       return { base, tuned };
     });
     expect(maxAbsDiff(outcome.baseLogits, plain.base)).toBeLessThan(1e-4);
     expect(maxAbsDiff(outcome.tptLogits, plain.tuned)).toBeLessThan(1e-4);
     // The step moved the context, so the two scores are different computations.
     expect(maxAbsDiff(outcome.tptLogits, outcome.baseLogits)).toBeGreaterThan(1e-3);
-    tuner.dispose();
-    model.dispose();
+    await towers.dispose();
   });
 });
 

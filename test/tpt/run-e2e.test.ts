@@ -11,6 +11,7 @@ import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
 import type { ProgressSnapshot, RunReporter } from '../../src/run/reporter.js';
 import { TIMING_KEYS, type RunSummary } from '../../src/run/summary.js';
 import { runTpt, type RunTptResult } from '../../src/tta/coordinator.js';
+import { tunerOver } from '../../src/tta/model-loader.js';
 import { tinyRunConfig, writeTinyDataset } from './tiny-dataset.js';
 
 /**
@@ -78,9 +79,9 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect([...samples.map((s) => s.index), ...skipped.map((s) => s.index)].sort()).toEqual([0, 1, 2, 3, 4]);
 
     const config = JSON.parse(readText(result.dir, 'config.json'));
-    expect(config).toMatchObject({ config: reference.config, backend: 'wasm', version: expect.any(String) });
+    expect(config).toMatchObject({ config: reference.config, backend: 'wasm', engine: { name: 'tfjs', provider: 'wasm' }, version: expect.any(String) });
     const summary = readSummary(result.dir);
-    expect(summary).toMatchObject({ finished: true, samples_done: 4, files_skipped: 1, samples_total: 5, backend: 'wasm' });
+    expect(summary).toMatchObject({ finished: true, samples_done: 4, files_skipped: 1, samples_total: 5, backend: 'wasm', engine: { name: 'tfjs', provider: 'wasm' } });
     const correct = samples.filter((s) => s.tpt.pred === s.target).length;
     expect(summary.top1_tpt).toBe(correct / 4);
     expect(summary.improved).toBe(samples.filter((s) => s.change > 0).length);
@@ -146,14 +147,17 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
   it('keeps what was done when a sample fails, and reports the failure', async () => {
     const config = tinyRunConfig(datasetRoot, ['dataset_shuffle=false']);
     const failing = runTpt(config, {
-      createProcessor: (_, loaded) => ({
-        concurrency: 1,
-        process: async (views, sample) => {
-          if (sample.position === 2) throw new Error('simulated failure');
-          return loaded.tuner.tuneSample(views);
-        },
-        close: async () => undefined,
-      }),
+      createProcessor: async (cfg, engine, inputs) => {
+        const owned = tunerOver(cfg, await engine.create(inputs.weights, inputs.setup));
+        return {
+          concurrency: 1,
+          process: async (views, sample) => {
+            if (sample.position === 2) throw new Error('simulated failure');
+            return owned.tuner.tuneSample(views);
+          },
+          close: () => owned.dispose(),
+        };
+      },
     });
     await expect(failing).rejects.toThrow('simulated failure');
     const dir = join(config.out_dir, readdirSync(config.out_dir)[0]!);
