@@ -177,8 +177,14 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(partial + partialSkipped).toBe(2);
 
     const progress: ProgressSnapshot[] = [];
-    const second = await runTpt(config, { reporter: recordingReporter(progress) });
+    // The worker threads hold the models: this thread allocates no tensor while they tune.
+    const tensorsHere = tf.memory().numTensors;
+    const tensorsDuring: number[] = [];
+    const second = await runTpt(config, {
+      reporter: { ...recordingReporter(progress), progress: (p) => (progress.push(p), tensorsDuring.push(tf.memory().numTensors)) },
+    });
     expect(second.status).toBe('finished');
+    expect(new Set(tensorsDuring)).toEqual(new Set([tensorsHere]));
     expect(progress.map((p) => p.done)).toEqual([3, 4, 5]); // continued after the last finished position
     expect(readText(second.dir, 'samples.jsonl')).toBe(readText(reference.result.dir, 'samples.jsonl'));
     expect(readText(second.dir, 'skipped.jsonl')).toBe(readText(reference.result.dir, 'skipped.jsonl'));
@@ -186,8 +192,14 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(readdirSync(second.dir).filter((f) => f.startsWith('events.out.tfevents.'))).toHaveLength(2);
     expect(scalarTriples(second.dir)).toEqual(scalarTriples(reference.result.dir));
 
-    const third = await runTpt(config);
+    // An already finished run returns before it reads the weights or builds any model.
+    const third = await runTpt(config, {
+      createProcessor: () => {
+        throw new Error('an already finished run needs no processor');
+      },
+    });
     expect(third.status).toBe('already-finished');
+    expect(third.summary.engine).toEqual(readSummary(reference.result.dir).engine);
     expect(withoutTimings(third.summary)).toEqual(withoutTimings(readSummary(reference.result.dir)));
   });
 });
