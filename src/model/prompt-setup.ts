@@ -98,9 +98,9 @@ export class PromptSetup {
   /** The shortcuts' plan over `slots` and `eotIndex`. */
   readonly plan: PromptPlan;
 
-  constructor(tower: TokenEmbedding, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}) {
-    const width = tower.width;
-    const contextLength = tower.contextLength;
+  constructor(embedding: TokenEmbedding, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}) {
+    const width = embedding.width;
+    const contextLength = embedding.contextLength;
     const nCls = classnames.length;
     if (nCls === 0) throw new TptError('NO_CLASSES', 'the prompt learner needs at least one class name', { hint: 'Pass the class names to score.' });
     this.width = width;
@@ -122,7 +122,7 @@ export class PromptSetup {
       }
       nCtx = text.split(' ').length;
       const ids = tokenizer.tokenize(text, contextLength);
-      const words = tower.embedTokens(ids.subarray(1, 1 + nCtx));
+      const words = embedding.embedTokens(ids.subarray(1, 1 + nCtx));
       initial = this.csc ? repeat(words, nCls) : words;
       this.promptPrefix = text;
     } else {

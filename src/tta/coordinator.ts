@@ -108,6 +108,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const plan = planSamples(dataset.samples, config);
   const augmenter = createAugmenter(config, config.image_size);
   checkViewCount(config, augmenter.viewCount());
+  // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder
+  // is touched, and the banner reads the architecture from here.
+  const inputs = await loadModelInputs(config);
   let processor: SampleProcessor | undefined;
   try {
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine), engine: engineRecord(engine.info) });
@@ -129,8 +132,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
       return { status: 'already-finished', dir: folder.dir, summary };
     }
 
-    // Read and built only now, so that a refused or already finished run loads no weights and builds no model.
-    const inputs = await loadModelInputs(config);
+    // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
@@ -160,6 +162,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
       });
       const configText = configJsonText(config);
+      if (engine.info.engine === 'onnxruntime' && config.workers > 1) {
+        log.logger.warn({ workers: config.workers }, 'workers ignored: onnxruntime runs one in-process engine on every core');
+      }
       const weightsArch = archLabel(inputs.weights.arch);
       if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
       // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of

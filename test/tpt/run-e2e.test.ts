@@ -192,7 +192,7 @@ describe('tpt run on a tiny dataset with the tiny CLIP', () => {
     expect(readdirSync(second.dir).filter((f) => f.startsWith('events.out.tfevents.'))).toHaveLength(2);
     expect(scalarTriples(second.dir)).toEqual(scalarTriples(reference.result.dir));
 
-    // An already finished run returns before it reads the weights or builds any model.
+    // An already finished run returns before it builds any model (or starts worker threads).
     const third = await runTpt(config, {
       createProcessor: () => {
         throw new Error('an already finished run needs no processor');

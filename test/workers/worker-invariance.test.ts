@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -47,9 +48,12 @@ describe('worker-count invariance', () => {
     expect(three.summary['workers']).toBe(3);
   });
 
-  it('workers 0 means one per core on a CPU backend and 1 on a GPU', () => {
+  it('workers 0 means one per core on a CPU backend and 1 on a GPU; onnxruntime is always one in-process engine', () => {
     expect(resolveWorkerCount(0, { gpu: true })).toBe(1);
-    expect(resolveWorkerCount(0, { gpu: false })).toBeGreaterThanOrEqual(1);
+    expect(resolveWorkerCount(0, { gpu: false })).toBe(availableParallelism());
     expect(resolveWorkerCount(3, { gpu: true })).toBe(3);
+    expect(resolveWorkerCount(0, { engine: 'tfjs', gpu: false })).toBe(availableParallelism());
+    expect(resolveWorkerCount(0, { engine: 'onnxruntime', gpu: false })).toBe(1);
+    expect(resolveWorkerCount(4, { engine: 'onnxruntime', gpu: false })).toBe(1);
   });
 });
