@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { main } from '../../src/cli/main.js';
+import { NATIVE_ENGINES } from '../../src/engine/create-towers.js';
 import { TINY_CLIP, TINY_COOP, writeTinyDataset } from './tiny-dataset.js';
 
 function captureOutput(): { out: () => string; err: () => string } {
@@ -73,5 +74,17 @@ describe('tpt run (command line)', () => {
     const code = await main(['node', 'tpt', 'run', '--set', 'batch_size=2', '--set', 'n_augs=3']);
     expect(code).toBe(2);
     expect(output.err()).toContain('--set: unknown key "n_augs" (did you mean "n_aug"?)');
+  });
+
+  it('--backend names the engine: an unknown one is a config error, onnxruntime without its engine is ENGINE_UNAVAILABLE', async () => {
+    let output = captureOutput();
+    expect(await main(['node', 'tpt', 'run', '--backend', 'gpu'])).toBe(2);
+    expect(output.err()).toMatch(/backend/);
+    vi.restoreAllMocks();
+    if (NATIVE_ENGINES.onnxruntime === undefined) {
+      output = captureOutput();
+      expect(await main(['node', 'tpt', 'run', '--backend', 'onnxruntime'])).toBe(2);
+      expect(output.err()).toMatch(/onnxruntime engine is not part of this build/);
+    }
   });
 });
