@@ -114,4 +114,13 @@ describe('Rng', () => {
   it('rejects non-integer seeds', () => {
     expect(() => Rng.fromSeed(1.5)).toThrow(/integer/);
   });
+
+  it('named streams are reproducible and apart from the run stream and every sample stream', () => {
+    const draw = (rng: Rng) => Array.from({ length: 4 }, () => rng.nextFloat());
+    expect(draw(Rng.named(7, 'prompt context'))).toEqual(draw(Rng.named(7, 'prompt context')));
+    const named = draw(Rng.named(7, 'prompt context'));
+    for (const other of [Rng.fromSeed(7), Rng.forSample(7, 'prompt context'), Rng.named(8, 'prompt context'), Rng.named(7, 'other')]) {
+      expect(draw(other)).not.toEqual(named);
+    }
+  });
 });
