@@ -2,7 +2,8 @@
  * The boundary between the TPT loop and the engines that run CLIP's two towers. Only host arrays cross it,
  * so the loop, the losses and AdamW never ask which engine they hold: tfjs (the reference, any JS runtime,
  * tfjs-node(-gpu) users) or ONNX Runtime (native kernels). Both engines build their towers from the same
- * `ModelWeights` and the same host prompt plan, so every exact shortcut is derived once.
+ * `ModelWeights` and the same host `PromptSetup` (src/model/prompt-setup.ts; its `plan` is planPrompts's),
+ * so every exact shortcut is derived once. The registry and factory are in create-towers.ts.
  *
  * Shapes: V views, S image size, E embedding dim, C classes, ctx [nCtx, W] or, with csc, [C, nCtx, W].
  */
