@@ -11,7 +11,7 @@ import { Rng } from '../data/rng.js';
 import { drawSyntheticImage, SHAPE_KINDS } from '../demo/synthetic-image.js';
 import { TptError } from '../errors.js';
 import { LOSSES } from '../losses/registry.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
 import { buildTuner } from '../tta/model-loader.js';

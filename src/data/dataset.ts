@@ -17,7 +17,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TptError } from '../errors.js';
-import { IMAGENET_A_CLASSES, IMAGENET_A_WNIDS, isImageNetAWnid, wnidToLabel } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSES, IMAGENET_A_WNIDS, isImageNetAWnid, wnidToLabel } from '../data/datasets/imagenet-a.js';
 
 /** torchvision's IMG_EXTENSIONS (ImageFolder accepts a file when its lower-cased name ends with one). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'] as const;

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { TptError } from '../errors.js';
-import { isImageNetAWnid } from '../model/imagenet-a.js';
+import { isImageNetAWnid } from '../data/datasets/imagenet-a.js';
 
 const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
 

@@ -17,7 +17,7 @@ import { TptError } from '../errors.js';
 import { EventWriter } from '../metrics/event-writer.js';
 import { readEventDir } from '../metrics/event-reader.js';
 import { MetricsTracker } from '../metrics/tracker.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { writeFileAtomic, writeJsonAtomic } from '../run/atomic-write.js';
 import type { SampleRecord, SkippedRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/run-folder.js';

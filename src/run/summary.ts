@@ -1,5 +1,5 @@
 import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import type { SampleRecord } from './records.js';
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';

@@ -3,7 +3,7 @@ import { TptError } from '../errors.js';
 import { ClipTestTimeModel } from '../model/clip.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { PromptTokenizer } from '../model/prompt-learner.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { ClipArch } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';

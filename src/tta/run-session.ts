@@ -3,7 +3,7 @@ import type { TptConfig } from '../config/schema.js';
 import type { RgbImage } from '../data/image.js';
 import { EventWriter } from '../metrics/event-writer.js';
 import { MetricsTracker } from '../metrics/tracker.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { writeJsonAtomic } from '../run/atomic-write.js';
 import { JsonLinesAppender } from '../run/jsonl.js';
 import type { RunLogger } from '../run/logger.js';

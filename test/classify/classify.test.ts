@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { classifyImages, ZeroShotClassifier, type ClassifyResult } from '../../src/classify.js';
 import { main } from '../../src/cli/main.js';
-import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { convertClipCheckpoint } from '../../src/weights/convert.js';
 import { loadClipWeights } from '../../src/weights/load.js';
