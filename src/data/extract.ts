@@ -1,6 +1,8 @@
 /**
- * `tpt dataset extract`: unpacks the ImageNet-A archive the seed downloads (`imagenet-a.tar`, which holds
- * `imagenet-a/<wnid>/*.jpg` and a README), streaming it through npm `tar`; `.tar.gz` works too.
+ * `tpt dataset extract`: unpacks a dataset archive, streaming it through npm `tar`; `.tar.gz` works too. The
+ * seed's is ImageNet-A's (`imagenet-a.tar`, which holds `imagenet-a/<wnid>/*.jpg` and a README); ImageNet-R's
+ * `imagenet-r.tar` and ImageNet-V2's `imagenetv2-matched-frequency.tar.gz` have the same shape (one folder
+ * of class folders), and the result is found by the dataset's class-folder names.
  *
  * Truncation: a cut inside an entry makes `tar` fail ("Truncated input"); a cut exactly between entries does
  * not, so we also require the two zero blocks that end every POSIX tar archive. gzip checks its own end.
@@ -13,20 +15,23 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { TptError } from '../errors.js';
-import { isImageNetAWnid } from '../data/datasets/imagenet-a.js';
+import { classesByFolder } from './dataset.js';
+import { type DatasetName, type DatasetSpec, getDataset } from './datasets/registry.js';
 
 const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
 
 export interface ExtractResult {
   readonly archive: string;
   readonly outDir: string;
-  /** The folder holding the wnid folders (usually `<outDir>/imagenet-a`): the value for imagenet_a_path. */
+  /** The folder holding the class folders (e.g. `<outDir>/imagenet-a`): the value for dataset_path. */
   readonly datasetRoot: string;
   /** Archive entries read (files, folders, …). */
   readonly entries: number;
 }
 
 export interface ExtractOptions {
+  /** Registry name of the dataset the archive holds; default `imagenet-a`. */
+  readonly dataset?: DatasetName;
   /** Called for each archive entry with its path and the running count. */
   readonly onEntry?: (path: string, count: number) => void;
 }
@@ -78,27 +83,30 @@ async function startsWithGzipMagic(path: string): Promise<boolean> {
   }
 }
 
-async function hasWnidFolders(dir: string): Promise<boolean> {
+async function hasClassFolders(dir: string, spec: DatasetSpec): Promise<boolean> {
+  const byFolder = classesByFolder(spec);
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.some((e) => e.isDirectory() && isImageNetAWnid(e.name));
+  return entries.some((e) => e.isDirectory() && byFolder.has(e.name));
 }
 
-/** `outDir` itself, or its one subfolder (e.g. `imagenet-a/`), whichever holds ImageNet-A class folders. */
-export async function locateDatasetRoot(outDir: string): Promise<string | undefined> {
-  if (await hasWnidFolders(outDir)) return outDir;
+/** `outDir` itself, or its one subfolder (e.g. `imagenet-a/`), whichever holds the dataset's class folders. */
+export async function locateDatasetRoot(outDir: string, dataset: DatasetName = 'imagenet-a'): Promise<string | undefined> {
+  const spec = getDataset(dataset);
+  if (await hasClassFolders(outDir, spec)) return outDir;
   const entries = await readdir(outDir, { withFileTypes: true }).catch(() => []);
   const candidates: string[] = [];
-  for (const e of entries) if (e.isDirectory() && (await hasWnidFolders(join(outDir, e.name)))) candidates.push(join(outDir, e.name));
+  for (const e of entries) if (e.isDirectory() && (await hasClassFolders(join(outDir, e.name), spec))) candidates.push(join(outDir, e.name));
   return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 /** Unpacks `archive` into `outDir` (created if needed) and returns where the dataset landed. */
-export async function extractImageNetAArchive(archive: string, outDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractDatasetArchive(archive: string, outDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const spec = getDataset(options.dataset ?? 'imagenet-a');
   try {
     if (!(await stat(archive)).isFile()) throw new Error('not a file');
   } catch (e) {
     throw new TptError('ARCHIVE_NOT_FOUND', `cannot read the archive ${archive}: ${(e as Error).message}`, {
-      hint: 'download imagenet-a.tar (https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar) and pass its path',
+      hint: `download ${spec.archive} (${spec.download}) and pass its path`,
       cause: e,
     });
   }
@@ -114,7 +122,7 @@ export async function extractImageNetAArchive(archive: string, outDir: string, o
       options.onEntry?.(entry.path, entries);
     },
   });
-  const hint = 'download imagenet-a.tar again (the file is incomplete or damaged), then rerun `tpt dataset extract`';
+  const hint = `download ${spec.archive} again (the file is incomplete or damaged), then rerun \`tpt dataset extract\``;
   const raw = createReadStream(archive);
   let source: Readable = raw;
   if (gzip) {
@@ -144,11 +152,16 @@ export async function extractImageNetAArchive(archive: string, outDir: string, o
       { hint },
     );
   }
-  const datasetRoot = await locateDatasetRoot(outDir);
+  const datasetRoot = await locateDatasetRoot(outDir, spec.name);
   if (datasetRoot === undefined) {
-    throw new TptError('ARCHIVE_NOT_IMAGENET_A', `${archive} unpacked into ${outDir}, but no ImageNet-A class folders appeared there`, {
-      hint: 'the archive is not ImageNet-A (imagenet-a.tar holds imagenet-a/n01498041/… folders)',
+    throw new TptError(`ARCHIVE_NOT_${spec.errorCode}`, `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
+      hint: `the archive is not ${spec.title} (it should unpack to ${spec.folderHint}); pick the dataset with --dataset`,
     });
   }
   return { archive, outDir, datasetRoot, entries };
+}
+
+/** `extractDatasetArchive` of ImageNet-A (the seed's only dataset). */
+export function extractImageNetAArchive(archive: string, outDir: string, options: Omit<ExtractOptions, 'dataset'> = {}): Promise<ExtractResult> {
+  return extractDatasetArchive(archive, outDir, { ...options, dataset: 'imagenet-a' });
 }

@@ -5,6 +5,7 @@
  * A finished run's figures are its summary.json's. An unfinished one (no summary, or `finished: false`) is
  * summarised afresh from the samples it has finished, with the engine's own `summarizeRecords`, and marked.
  */
+import { classnamesOfConfig } from '../data/datasets/registry.js';
 import { summarizeRecords } from '../run/summary.js';
 import type { RunSummary } from '../run/summary.js';
 import type { RunFolder } from './run-folder.js';
@@ -68,6 +69,7 @@ export function runFigures(folder: RunFolder): Pick<
     timedSamples: 0,
     backend: '',
     workers: 1,
+    classnames: classnamesOfConfig(folder.config),
   });
   if (folder.samples.length === 0) {
     // nothing finished yet: no accuracy to speak of (the tracker's 0 would read as a measured 0%)

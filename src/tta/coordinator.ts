@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
-import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
+import { datasetClassnames } from '../data/datasets/registry.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
-import type { TptConfig } from '../config/schema.js';
+import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
-import { openImageNetA } from '../data/dataset.js';
+import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
 import { LOSSES } from '../losses/registry.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
@@ -47,7 +47,7 @@ async function defaultProcessor(config: TptConfig, backend: BackendInfo, loaded:
   if (workers === 1) return inThreadProcessor(loaded);
   const weights = { ...loaded.weights, stateDict: shareStateDict(loaded.weights.stateDict) };
   return TuningPool.start(
-    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? loaded.weights.bpePath ?? null }, weights, classnames: IMAGENET_A_CLASSNAMES },
+    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? loaded.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
     { workers, backend: backend.name as BackendChoice },
   );
 }
@@ -90,7 +90,7 @@ function checkViewCount(config: TptConfig, viewCount: number): void {
 export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
   const reporter = options.reporter ?? silentReporter;
   const backend = await initBackend(config.backend);
-  const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
+  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
   const augmenter = createAugmenter(config, config.image_size);
   checkViewCount(config, augmenter.viewCount());
@@ -110,6 +110,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         timedSamples: plan.length,
         backend: folder.previousSummary.backend,
         workers: folder.previousSummary.workers,
+        classnames: datasetClassnames(config.dataset),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -125,7 +126,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
     try {
       const prefetcher = new ViewPrefetcher(
         plan,
-        (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        (sample) => prepareSample(sample, { datasetRoot: datasetFolder(config), seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
         config.num_workers,
         start,
       );

@@ -3,7 +3,7 @@ import { TptError } from '../errors.js';
 import { ClipTestTimeModel } from '../model/clip.js';
 import type { ModelWeights } from '../model/model-weights.js';
 import type { PromptTokenizer } from '../model/prompt-learner.js';
-import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
+import { datasetClassnames } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { ClipArch } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
@@ -12,7 +12,7 @@ import { lossContextOf } from '../config/cross-checks.js';
 
 /**
  * Builds what one process (or one worker thread) needs to tune samples from the config alone: the CLIP
- * weights with CoOp's context, the tokenizer, the test-time model over the 200 ImageNet-A class names, and
+ * weights with CoOp's context, the tokenizer, the test-time model over the class names of the config's dataset, and
  * the tuner. Everything here is deterministic, so every worker builds the same model.
  */
 
@@ -67,7 +67,7 @@ export function buildTuner(
   config: TptConfig,
   weights: ModelWeights,
   tokenizer: PromptTokenizer,
-  classnames: readonly string[] = IMAGENET_A_CLASSNAMES,
+  classnames: readonly string[] = datasetClassnames(config.dataset),
 ): { tuner: TestTimeTuner; dispose(): void } {
   const model = new ClipTestTimeModel(weights, tokenizer, classnames, {
     nCtx: config.n_ctx,

@@ -149,3 +149,12 @@ export function datasetClassnames(name: DatasetName): readonly string[] {
 }
 
 const CLASSNAMES = new Map<DatasetName, readonly string[]>();
+
+/**
+ * The class names of a stored run's config (`config.json` of a run folder, a shard): its `dataset`, or
+ * ImageNet-A for folders written before the key existed.
+ */
+export function classnamesOfConfig(config: { readonly dataset?: unknown }): readonly string[] {
+  const name = typeof config.dataset === 'string' && isDatasetName(config.dataset) ? config.dataset : 'imagenet-a';
+  return datasetClassnames(name);
+}
