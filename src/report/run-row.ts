@@ -13,6 +13,10 @@ import type { RunFolder } from './run-folder.js';
 export interface ReportRow {
   run: string;
   dir: string;
+  /** The config's `dataset` (`imagenet-a` for runs written before the key existed). */
+  dataset: string;
+  /** The CLIP architecture: the summary's `arch` when it records one, else the config's. */
+  backbone: string;
   augmenter: string;
   loss: string;
   naug: number | null;
@@ -84,6 +88,8 @@ export function runRow(folder: RunFolder): ReportRow {
   return {
     run: folder.name,
     dir: folder.dir,
+    dataset: configString(config, 'dataset') || 'imagenet-a',
+    backbone: (typeof summary?.arch === 'string' && summary.arch) || configString(config, 'arch'),
     augmenter: configString(config, 'augmenter'),
     loss: configString(config, 'loss'),
     naug: configNumber(config, 'n_aug'),
