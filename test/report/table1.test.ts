@@ -76,3 +76,22 @@ describe('tpt report --table1', () => {
     expect(single.text.split('\n')[0]).toMatch(/^\| augmenter/);
   });
 });
+
+describe('configs/table1-*.json', () => {
+  it('one config per Table 1 row and backbone, each valid, its method what its name says', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const expected = { zeroshot: 'zero-shot', coop: 'CoOp', tpt: 'TPT', 'coop-tpt': 'CoOp + TPT' } as const;
+    for (const backbone of ['rn50', 'vit-b16']) {
+      for (const [file, method] of Object.entries(expected)) {
+        const config = loadConfig(`configs/table1-${backbone}-${file}.json`, []);
+        expect(methodOf(config as unknown as Record<string, unknown>), file).toBe(method);
+        expect(config.arch).toBe(backbone === 'rn50' ? 'RN50' : 'ViT-B/16');
+        expect(config.clip_weights).toBe(backbone === 'rn50' ? 'weights/RN50.pt' : 'weights/ViT-B-16.pt');
+        if (method === 'zero-shot' || method === 'TPT') expect(config.ctx_init).toBe('a_photo_of_a');
+        if (method.startsWith('CoOp')) expect(config.coop_weight_path).toMatch(backbone === 'rn50' ? /^weights\/model\.pth\.tar-50$/ : /vit-b16/);
+        // TPT's settings for the ImageNet test sets: 63 augmented views + the image, no AugMix, 1 step
+        if (method === 'TPT' || method === 'CoOp + TPT') expect([config.n_aug, config.augmix, config.tta_steps, config.selection_p_all]).toEqual([63, false, 1, 0.1]);
+      }
+    }
+  });
+});
