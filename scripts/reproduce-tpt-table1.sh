@@ -10,13 +10,14 @@
 # with TPT_EXTRA="--set reduced_size=500", or spread runs over machines (scripts/slurm-array.sh).
 #
 # Inputs (flags or environment variables; flags win):
-#   --data-root DIR       DATA_ROOT        parent of the dataset folders below (default: data)
-#   --imagenet DIR        IMAGENET         ImageNet val in wnid folders (default: DATA_ROOT/imagenet-val)
+#   --data-root DIR       DATA_ROOT        parent of the dataset folders below, named as the TPT code's
+#                                          data_root holds them (default: data)
+#   --imagenet DIR        IMAGENET         ImageNet val in wnid folders (default: DATA_ROOT/ImageNet/val)
 #   --imagenet-a DIR      IMAGENET_A       ImageNet-A (default: DATA_ROOT/imagenet-a)
 #   --imagenet-v2 DIR     IMAGENET_V2      ImageNet-V2 folders 0…999 (default:
 #                                          DATA_ROOT/imagenetv2-matched-frequency-format-val)
 #   --imagenet-r DIR      IMAGENET_R       ImageNet-R (default: DATA_ROOT/imagenet-r)
-#   --imagenet-sketch DIR IMAGENET_SKETCH  ImageNet-Sketch (default: DATA_ROOT/sketch)
+#   --imagenet-sketch DIR IMAGENET_SKETCH  ImageNet-Sketch (default: DATA_ROOT/ImageNet-Sketch)
 #   DATASETS    the test sets to run (default: "imagenet imagenet-a imagenet-v2 imagenet-r imagenet-sketch")
 #   BACKBONES   default "rn50 vit-b16";  METHODS  default "zeroshot coop tpt coop-tpt"
 #   --clip-weights P      CLIP_WEIGHTS     CLIP weights for every backbone (default: each config's)
@@ -52,11 +53,11 @@ read -r -a METHOD_LIST <<< "${METHODS:-zeroshot coop tpt coop-tpt}"
 
 folder_of() {
   case "$1" in
-    imagenet) echo "${IMAGENET:-$DATA_ROOT/imagenet-val}" ;;
+    imagenet) echo "${IMAGENET:-$DATA_ROOT/ImageNet/val}" ;;
     imagenet-a) echo "${IMAGENET_A:-$DATA_ROOT/imagenet-a}" ;;
     imagenet-v2) echo "${IMAGENET_V2:-$DATA_ROOT/imagenetv2-matched-frequency-format-val}" ;;
     imagenet-r) echo "${IMAGENET_R:-$DATA_ROOT/imagenet-r}" ;;
-    imagenet-sketch) echo "${IMAGENET_SKETCH:-$DATA_ROOT/sketch}" ;;
+    imagenet-sketch) echo "${IMAGENET_SKETCH:-$DATA_ROOT/ImageNet-Sketch}" ;;
     *) echo "$script_name: unknown dataset '$1' (imagenet, imagenet-a, imagenet-v2, imagenet-r, imagenet-sketch)" >&2; exit 2 ;;
   esac
 }

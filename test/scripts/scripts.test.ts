@@ -90,11 +90,11 @@ describe('scripts', () => {
     for (const c of configs) expect(existsSync(join(ROOT, c)), c).toBe(true);
     const folders = Object.fromEntries(lines.slice(0, 5).map((l) => [/dataset=(\S+)/.exec(l)![1], /dataset_path=(\S+)/.exec(l)![1]]));
     expect(folders).toEqual({
-      imagenet: '/data/imagenet-val',
+      imagenet: '/data/ImageNet/val',
       'imagenet-a': '/data/imagenet-a',
       'imagenet-v2': '/d/v2',
       'imagenet-r': '/d/r',
-      'imagenet-sketch': '/data/sketch',
+      'imagenet-sketch': '/data/ImageNet-Sketch',
     });
     for (const l of lines) {
       expect(l).toContain('clip_weights=/w/clip.pt');
