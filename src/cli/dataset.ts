@@ -90,10 +90,10 @@ export function registerDataset(program: Command): void {
   dataset
     .command('extract')
     .description(
-      'Unpack a dataset archive (imagenet-a.tar, the one the seed downloads, by default; .tar.gz works too) ' +
+      'Unpack a dataset archive (imagenet-a.tar, the one the seed downloads, by default; .tar.gz and .zip work too) ' +
         'into a folder, streaming, then verify the result. Prints the folder to use as dataset_path.',
     )
-    .argument('<archive>', 'imagenet-a.tar, imagenet-r.tar, imagenetv2-matched-frequency.tar.gz, …')
+    .argument('<archive>', 'imagenet-a.tar, imagenet-r.tar, imagenetv2-matched-frequency.tar.gz, ImageNet-Sketch.zip, …')
     .requiredOption('--out <dir>', 'folder to unpack into (created if missing)')
     .addOption(datasetOption())
     .option('--allow-partial', 'accept a subset of the classes when verifying')
@@ -106,6 +106,7 @@ export function registerDataset(program: Command): void {
         '  $ tpt dataset extract imagenet-a.tar --out .          # creates ./imagenet-a/\n' +
         '  $ tpt dataset extract imagenet-a.tar --out data --decode header\n' +
         '  $ tpt dataset extract imagenetv2-matched-frequency.tar.gz --dataset imagenet-v2 --out data\n' +
+        '  $ tpt dataset extract ImageNet-Sketch.zip --dataset imagenet-sketch --out data   # creates ./data/sketch/\n' +
         layoutsHelp(),
     )
     .action(async (archive: string, opts: ExtractCliOptions) => {

@@ -2,7 +2,8 @@
  * `tpt dataset extract`: unpacks a dataset archive, streaming it through npm `tar`; `.tar.gz` works too. The
  * seed's is ImageNet-A's (`imagenet-a.tar`, which holds `imagenet-a/<wnid>/*.jpg` and a README); ImageNet-R's
  * `imagenet-r.tar` and ImageNet-V2's `imagenetv2-matched-frequency.tar.gz` have the same shape (one folder
- * of class folders), and the result is found by the dataset's class-folder names.
+ * of class folders), and the result is found by the dataset's class-folder names. A zip (ImageNet-Sketch's
+ * `ImageNet-Sketch.zip`) is recognised by its first bytes and unpacked by extract-zip.ts.
  *
  * Truncation: a cut inside an entry makes `tar` fail ("Truncated input"); a cut exactly between entries does
  * not, so we also require the two zero blocks that end every POSIX tar archive. gzip checks its own end.
@@ -16,6 +17,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { TptError } from '../errors.js';
 import { classesByFolder } from './dataset.js';
+import { isZipHead, unzipInto } from './extract-zip.js';
 import { type DatasetName, type DatasetSpec, getDataset } from './datasets/registry.js';
 
 const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
@@ -72,15 +74,19 @@ function feed(source: Readable, extractor: tar.Unpack, tail: TailKeeper): Promis
   });
 }
 
-async function startsWithGzipMagic(path: string): Promise<boolean> {
+async function readHead(path: string): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return head.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+function isGzipHead(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
 async function hasClassFolders(dir: string, spec: DatasetSpec): Promise<boolean> {
@@ -111,7 +117,36 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
     });
   }
   await mkdir(outDir, { recursive: true });
-  const gzip = await startsWithGzipMagic(archive);
+  const head = await readHead(archive);
+  const hint = `download ${spec.archive} again (the file is incomplete or damaged), then rerun \`tpt dataset extract\``;
+  const entries = isZipHead(head) ? await extractZip(archive, outDir, hint, options) : await extractTar(archive, outDir, isGzipHead(head), hint, options);
+  const datasetRoot = await locateDatasetRoot(outDir, spec.name);
+  if (datasetRoot === undefined) {
+    throw new TptError(`ARCHIVE_NOT_${spec.errorCode}`, `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
+      hint: `the archive is not ${spec.title} (it should unpack to ${spec.folderHint}); pick the dataset with --dataset`,
+    });
+  }
+  return { archive, outDir, datasetRoot, entries };
+}
+
+async function extractZip(archive: string, outDir: string, hint: string, options: ExtractOptions): Promise<number> {
+  const outcome = await unzipInto(archive, outDir, options.onEntry);
+  if (outcome.unreadable !== undefined) {
+    // No central directory: a zip cut short looks exactly like any other file that starts with "PK".
+    throw new TptError('ARCHIVE_NOT_TAR', `${archive} is neither a tar archive nor a readable zip (${outcome.unreadable.message}); a zip cut short reads like this too`, {
+      hint,
+      cause: outcome.unreadable,
+    });
+  }
+  if (outcome.failure !== undefined) {
+    throw new TptError('ARCHIVE_TRUNCATED', `${archive} is damaged after ${outcome.entries} entries (${outcome.failure.message})`, { hint, cause: outcome.failure });
+  }
+  if (outcome.entries === 0) throw new TptError('ARCHIVE_NOT_TAR', `${archive} holds no entries`, { hint });
+  return outcome.entries;
+}
+
+/** The tar (or tar.gz) archive into `outDir`; returns the number of entries. */
+async function extractTar(archive: string, outDir: string, gzip: boolean, hint: string, options: ExtractOptions): Promise<number> {
   const tail = new TailKeeper();
   let entries = 0;
   const extractor = tar.x({
@@ -122,7 +157,6 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
       options.onEntry?.(entry.path, entries);
     },
   });
-  const hint = `download ${spec.archive} again (the file is incomplete or damaged), then rerun \`tpt dataset extract\``;
   const raw = createReadStream(archive);
   let source: Readable = raw;
   if (gzip) {
@@ -152,13 +186,7 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
       { hint },
     );
   }
-  const datasetRoot = await locateDatasetRoot(outDir, spec.name);
-  if (datasetRoot === undefined) {
-    throw new TptError(`ARCHIVE_NOT_${spec.errorCode}`, `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
-      hint: `the archive is not ${spec.title} (it should unpack to ${spec.folderHint}); pick the dataset with --dataset`,
-    });
-  }
-  return { archive, outDir, datasetRoot, entries };
+  return entries;
 }
 
 /** `extractDatasetArchive` of ImageNet-A (the seed's only dataset). */

@@ -1,5 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
+import crc32 from 'crc-32';
+import { readdir, writeFile } from 'node:fs/promises';
 import * as tar from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -86,6 +88,44 @@ describe('wnid datasets other than ImageNet-A', () => {
   });
 });
 
+/** A zip of stored (uncompressed) entries, as `zip -0` writes it: local headers, data, central directory, end record. */
+function storedZip(files: Record<string, Buffer>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, data] of Object.entries(files)) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    const crc = crc32.buf(data) >>> 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += 30 + nameBytes.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Object.keys(files).length, 8);
+  end.writeUInt16LE(Object.keys(files).length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
 describe('verify and extract know each layout and its size', () => {
   it('verify reports the published size and the class count of the dataset', async () => {
     const root = await folder('v2-verify', ['0/a.png', '10/a.png']);
@@ -115,6 +155,30 @@ describe('verify and extract know each layout and its size', () => {
     expect(result.datasetRoot).toBe(join(work, 'out', 'imagenetv2-matched-frequency-format-val'));
     const e = await errorOf(extractDatasetArchive(archive, join(work, 'out2'), { dataset: 'imagenet-r' }));
     expect(e.code).toBe('ARCHIVE_NOT_IMAGENET_R');
+  });
+
+  it('extract unpacks ImageNet-Sketch’s zip, and refuses a cut one or one that climbs out of the folder', async () => {
+    const work = await tempDir('sketch-zip');
+    cleanup.push(work);
+    const jpeg = await tinyImage('jpeg');
+    const zip = storedZip({ 'sketch/n01440764/sketch_0.JPEG': jpeg, 'sketch/n15075141/sketch_1.JPEG': jpeg });
+    const archive = join(work, 'ImageNet-Sketch.zip');
+    await writeFile(archive, zip);
+    const result = await extractDatasetArchive(archive, join(work, 'out'), { dataset: 'imagenet-sketch' });
+    expect(result).toMatchObject({ datasetRoot: join(work, 'out', 'sketch'), entries: 2 });
+    const ds = await scanDataset(result.datasetRoot, { dataset: 'imagenet-sketch', allowPartial: true });
+    expect(ds.samples.map((s) => [s.file, s.target])).toEqual([
+      ['n01440764/sketch_0.JPEG', 0],
+      ['n15075141/sketch_1.JPEG', 999],
+    ]);
+    const cut = join(work, 'cut.zip');
+    await writeFile(cut, zip.subarray(0, zip.length - 30));
+    const cutError = await errorOf(extractDatasetArchive(cut, join(work, 'out-cut'), { dataset: 'imagenet-sketch' }));
+    expect(cutError.message).toMatch(/nor a readable zip.*cut short/);
+    const evil = join(work, 'evil.zip');
+    await writeFile(evil, storedZip({ '../escaped.JPEG': jpeg }));
+    expect((await errorOf(extractDatasetArchive(evil, join(work, 'out-evil'), { dataset: 'imagenet-sketch' }))).code).toBe('ARCHIVE_TRUNCATED');
+    await expect(readdir(work)).resolves.not.toContain('escaped.JPEG');
   });
 });
 

@@ -102,7 +102,7 @@ const SPECS: readonly DatasetSpec[] = [
     expectedImages: 50889,
     ood: true,
     errorCode: 'IMAGENET_SKETCH',
-    archive: 'ImageNet-Sketch.zip (unzip it; `tpt dataset extract` reads tar archives)',
+    archive: 'ImageNet-Sketch.zip',
     download: 'https://github.com/HaohanWang/ImageNet-Sketch',
     folderHint: 'the folder that holds n01440764/, …, n15075141/ (sketch/)',
   },
