@@ -20,6 +20,10 @@ describe('ImageNet class lists', () => {
     expect([IMAGENET_1K_CLIP_NAMES[0], IMAGENET_1K_CLIP_NAMES[6], IMAGENET_1K_CLIP_NAMES[999]]).toEqual(['tench', 'stingray', 'toilet paper']);
   });
 
+  it('has ASCII names only, so leaving out ftfy (see bpe-text-cleanup.ts) cannot change the 1000 prompts either', () => {
+    for (const name of IMAGENET_1K_CLIP_NAMES) expect(name).toMatch(/^[\x20-\x7e]+$/);
+  });
+
   it("CLIP's cleaned names repeat twice (998 distinct), so a name alone does not identify a class", () => {
     const counts = new Map<string, number[]>();
     IMAGENET_1K_CLIP_NAMES.forEach((n, i) => counts.set(n, [...(counts.get(n) ?? []), i]));
