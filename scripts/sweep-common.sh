@@ -1,10 +1,13 @@
-# Shared by sweep-overlap.sh, sweep-losses.sh and reproduce-seed.sh (sourced, not run): parses the common
-# arguments and environment into DRY_RUN, OUT_DIR, TPT_CMD, EXTRA and COMMON (the --set arguments every run gets).
-# `--help` prints the calling script's header comment.
+# Shared by sweep-overlap.sh, sweep-losses.sh, reproduce-seed.sh and reproduce-tpt-table1.sh (sourced, not
+# run): parses the common arguments and environment into DRY_RUN, OUT_DIR, TPT_CMD, EXTRA and COMMON (the
+# --set arguments every run gets). `--help` prints the calling script's header comment. A script with flags
+# of its own defines `script_flag` first: called with the remaining arguments, it handles the first one (or
+# returns 1) and sets SHIFT_BY to the number of arguments it used.
 script_name="$(basename "$0")"
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 DRY_RUN=0
 while [ $# -gt 0 ]; do
+  if declare -F script_flag >/dev/null && script_flag "$@"; then shift "$SHIFT_BY"; continue; fi
   case "$1" in
     --imagenet-a) IMAGENET_A="$2"; shift 2 ;;
     --clip-weights) CLIP_WEIGHTS="$2"; shift 2 ;;

@@ -5,7 +5,7 @@ import type { BackendChoice } from './engine/choices.js';
 import { selectEngine, type SelectedEngine } from './engine/create-towers.js';
 import { engineLabel, type ClipTowers } from './engine/towers.js';
 import { TptError } from './errors.js';
-import { IMAGENET_A_CLASSNAMES } from './model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from './data/datasets/imagenet-a.js';
 import type { ModelWeights } from './model/host-params.js';
 import { clipLogits } from './model/logits.js';
 import { createPromptSetup, type PromptTokenizer } from './model/prompt-setup.js';

@@ -13,7 +13,7 @@ import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
 import { LOSS_SPECS } from '../losses/names.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
 import { promptSetupFor, tunerOver } from '../tta/model-loader.js';

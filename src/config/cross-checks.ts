@@ -35,6 +35,12 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   if (config.shard !== null) parseShard(config.shard);
+  if (config.dataset !== 'imagenet-a' && config.dataset_path === null) {
+    // imagenet_a_path (default ./imagenet-a/) would point this dataset at ImageNet-A's folder
+    throw new TptError('CONFIG_INVALID', `config: dataset: ${config.dataset} needs dataset_path (imagenet_a_path names ImageNet-A's folder)`, {
+      hint: `Set dataset_path to the ${config.dataset} folder, e.g. --set dataset_path=/data/${config.dataset}.`,
+    });
+  }
   const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCountFor(config));
   if (typeof problem === 'string' && problem.length > 0) {
     throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, {

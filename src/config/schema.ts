@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
+import { DATASET_NAMES } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
 
 /**
@@ -27,7 +28,7 @@ export const configSchema = z
       .string()
       .min(1)
       .default('./imagenet-a/')
-      .describe('Folder of the extracted ImageNet-A dataset (the 200 wnid folders). Sample files are reported relative to it.'),
+      .describe('Folder of the extracted ImageNet-A dataset (the 200 wnid folders). Sample files are reported relative to the dataset folder. `dataset_path`, when set, wins.'),
     coop_weight_path: z
       .string()
       .default('./model.pth.tar-50')
@@ -127,10 +128,22 @@ export const configSchema = z
       ),
     out_dir: z.string().min(1).default('runs').describe('Parent folder of run folders (`<out_dir>/<run name>/`).'),
     save_logits: z.boolean().default(false).describe('Also store all class logits (base_logits, tpt_logits) in samples.jsonl.'),
+    dataset: z
+      .enum(DATASET_NAMES)
+      .default('imagenet-a')
+      .describe(
+        'Test set, from the dataset registry: imagenet-a (the seed\'s, 200 classes), imagenet-r (200), imagenet-v2 (1000, folders 0…999 = class index), imagenet-sketch (1000) or imagenet (the validation set in 1000 wnid folders). It decides the class names the prompts use and the folder layout expected.',
+      ),
+    dataset_path: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe('Folder of the chosen dataset. When set it wins over imagenet_a_path, for every dataset; null: imagenet_a_path (ImageNet-A only).'),
     allow_partial_dataset: z
       .boolean()
       .default(false)
-      .describe('Accept a dataset folder with only some of the 200 classes (labels stay those of the full class list).'),
+      .describe('Accept a dataset folder with only some of its classes (labels stay those of the full class list).'),
     image_size: integer().min(1).default(224).describe('Side of every view in pixels; must equal the model\'s input resolution.'),
     shard: z
       .string()
@@ -149,4 +162,9 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 /** The defaults, as the schema fills them in for an empty file. */
 export function defaultConfig(): TptConfig {
   return configSchema.parse({});
+}
+
+/** The folder of the run's dataset: `dataset_path` when set, else the seed's `imagenet_a_path`. */
+export function datasetFolder(config: Pick<TptConfig, 'dataset_path' | 'imagenet_a_path'>): string {
+  return config.dataset_path ?? config.imagenet_a_path;
 }

@@ -1,11 +1,12 @@
 /**
- * `tpt dataset verify`: everything `scanImageNetA` finds, plus (optionally) a decode check of every image, as
+ * `tpt dataset verify`: everything `scanDataset` finds, plus (optionally) a decode check of every image, as
  * one report. Undecodable images are warnings: at run time they are skipped and counted, never fatal.
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { isTptError } from '../errors.js';
-import { type ClassCount, type DatasetProblem, scanImageNetA } from './dataset.js';
+import { type ClassCount, type DatasetProblem, scanDataset } from './dataset.js';
+import { type DatasetName, getDataset } from './datasets/registry.js';
 import { decodeImage } from './image.js';
 
 /**
@@ -16,6 +17,8 @@ export const DECODE_CHECKS = ['none', 'header', 'full'] as const;
 export type DecodeCheck = (typeof DECODE_CHECKS)[number];
 
 export interface VerifyOptions {
+  /** Registry name; default `imagenet-a`. */
+  readonly dataset?: DatasetName;
   readonly allowPartial?: boolean;
   readonly decode?: DecodeCheck;
   /** Images decoded at once (libvips works off the main thread). */
@@ -26,6 +29,11 @@ export interface VerifyOptions {
 
 export interface VerifyReport {
   readonly root: string;
+  readonly dataset: DatasetName;
+  /** Images in the published dataset, to compare `totalImages` with. */
+  readonly expectedImages: number;
+  /** Classes of the dataset (its class folders when complete). */
+  readonly classesTotal: number;
   readonly usable: boolean;
   readonly allowPartial: boolean;
   readonly decodeCheck: DecodeCheck;
@@ -33,7 +41,7 @@ export interface VerifyReport {
   readonly totalImages: number;
   readonly undecodableImages: number;
   readonly classesPresent: number;
-  /** One entry per ImageNet-A class in label order (empty when the folder is not ImageNet-A at all). */
+  /** One entry per class in label order (empty when the folder is not the dataset at all). */
   readonly classes: readonly ClassCount[];
   readonly problems: readonly DatasetProblem[];
 }
@@ -68,25 +76,27 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
 }
 
 /**
- * Checks an ImageNet-A folder and reports images per class and every problem. Never throws for a problem in
+ * Checks a dataset folder and reports images per class and every problem. Never throws for a problem in
  * the folder (a missing or foreign folder becomes an unusable report); `usable` is false when a run would
  * refuse the folder.
  */
-export async function verifyImageNetA(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyDataset(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const spec = getDataset(options.dataset ?? 'imagenet-a');
+  const about = { dataset: spec.name, expectedImages: spec.expectedImages, classesTotal: spec.classes.length };
   const allowPartial = options.allowPartial ?? false;
   const decodeCheck = options.decode ?? 'full';
   let dataset;
   try {
-    dataset = await scanImageNetA(root, { allowPartial });
+    dataset = await scanDataset(root, { allowPartial, dataset: spec.name });
   } catch (e) {
     if (!isTptError(e)) throw e;
     const problem: DatasetProblem = {
-      kind: e.code === 'DATASET_NOT_FOUND' ? 'not_found' : 'not_imagenet_a',
+      kind: e.code === 'DATASET_NOT_FOUND' ? 'not_found' : spec.name === 'imagenet-a' ? 'not_imagenet_a' : 'not_dataset',
       severity: 'error',
       path: '.',
       message: e.hint ? `${e.message} (${e.hint})` : e.message,
     };
-    return { root, usable: false, allowPartial, decodeCheck, totalImages: 0, undecodableImages: 0, classesPresent: 0, classes: [], problems: [problem] };
+    return { root, ...about, usable: false, allowPartial, decodeCheck, totalImages: 0, undecodableImages: 0, classesPresent: 0, classes: [], problems: [problem] };
   }
   const problems = [...dataset.problems];
   let undecodable = 0;
@@ -113,6 +123,7 @@ export async function verifyImageNetA(root: string, options: VerifyOptions = {})
   }
   return {
     root,
+    ...about,
     usable: !problems.some((p) => p.severity === 'error'),
     allowPartial,
     decodeCheck,
@@ -126,7 +137,8 @@ export async function verifyImageNetA(root: string, options: VerifyOptions = {})
 
 /** The report as text: a per-class table, then every problem, then the verdict. */
 export function formatVerifyReport(report: VerifyReport): string {
-  const lines: string[] = [`ImageNet-A folder: ${report.root}`];
+  const spec = getDataset(report.dataset);
+  const lines: string[] = [`${spec.title} folder: ${report.root}`];
   if (report.classes.length > 0) {
     lines.push('', 'label  wnid       images  class');
     for (const c of report.classes) {
@@ -135,8 +147,10 @@ export function formatVerifyReport(report: VerifyReport): string {
     }
     lines.push(
       '',
-      `${report.totalImages} images in ${report.classesPresent} of 200 class folders` +
+      `${report.totalImages} images in ${report.classesPresent} of ${report.classesTotal} class folders` +
         (report.decodeCheck === 'none' ? ' (not decoded)' : `; ${report.undecodableImages} cannot be decoded (${report.decodeCheck} check)`),
+      `The published ${spec.title} has ${report.expectedImages.toLocaleString('en-US')} images in ${report.classesTotal} classes` +
+        (report.totalImages === report.expectedImages ? ' (the count matches).' : '.'),
     );
   }
   const errors = report.problems.filter((p) => p.severity === 'error');
@@ -146,8 +160,13 @@ export function formatVerifyReport(report: VerifyReport): string {
   lines.push(
     '',
     report.usable
-      ? `Usable${report.allowPartial && report.classesPresent < 200 ? ' (partial: allow_partial_dataset must be true)' : ''}.`
+      ? `Usable${report.allowPartial && report.classesPresent < report.classesTotal ? ' (partial: allow_partial_dataset must be true)' : ''}.`
       : 'NOT usable: fix the errors above' + (errors.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class') ? ' or pass --allow-partial.' : '.'),
   );
   return lines.join('\n');
+}
+
+/** `verifyDataset` of ImageNet-A (the seed's only dataset). */
+export function verifyImageNetA(root: string, options: Omit<VerifyOptions, 'dataset'> = {}): Promise<VerifyReport> {
+  return verifyDataset(root, { ...options, dataset: 'imagenet-a' });
 }

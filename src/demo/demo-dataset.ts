@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../data/rng.js';
-import { wnidToLabel } from '../model/imagenet-a.js';
+import { wnidToLabel } from '../data/datasets/imagenet-a.js';
 import { drawSyntheticImage, SHAPE_KINDS } from './synthetic-image.js';
 import type { ShapeKind } from './synthetic-image.js';
 

@@ -17,7 +17,7 @@ import { TptError } from '../errors.js';
 import { EventWriter } from '../metrics/event-writer.js';
 import { readEventDir } from '../metrics/event-reader.js';
 import { MetricsTracker } from '../metrics/tracker.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { classnamesOfConfig } from '../data/datasets/registry.js';
 import { writeFileAtomic, writeJsonAtomic } from '../run/atomic-write.js';
 import type { SampleRecord, SkippedRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/run-folder.js';
@@ -96,7 +96,8 @@ function writeMergedEvents(out: string, config: TptConfig, samples: readonly Sam
   try {
     writer.addText('Config', configText(config));
     // saveImgs false: images are copied from the shards below, not drawn again
-    const tracker = new MetricsTracker({ writer, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
+    const classnames = classnamesOfConfig(config);
+    const tracker = new MetricsTracker({ writer, nClasses: classnames.length, classnames, saveImgs: false });
     tracker.startHparamsSession(config as unknown as Record<string, unknown>);
     let copied = 0;
     for (const record of samples) {
@@ -133,6 +134,7 @@ export function mergeShards(shardDirs: readonly string[], out: string): MergeRes
     timedSamples: samples.length + skipped.length,
     backend: backends,
     workers: first.summary?.workers ?? 1,
+    classnames: classnamesOfConfig(config),
   });
 
   mkdirSync(out, { recursive: true });

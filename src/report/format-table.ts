@@ -37,7 +37,13 @@ function secondsPerSample(value: number): string {
   return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-const COLUMNS: readonly Column[] = [
+/** Shown first, and only when the runs span more than one dataset or backbone (`tpt report` groups by them). */
+const GROUP_COLUMNS: readonly Column[] = [
+  { header: 'backbone', key: 'backbone', numeric: false, format: (r) => r.backbone || MISSING },
+  { header: 'dataset', key: 'dataset', numeric: false, format: (r) => r.dataset || MISSING },
+];
+
+const BASE_COLUMNS: readonly Column[] = [
   { header: 'augmenter', key: 'augmenter', numeric: false, format: (r) => r.augmenter || MISSING },
   { header: 'loss', key: 'loss', numeric: false, format: (r) => r.loss || MISSING },
   { header: 'naug', key: 'naug', numeric: true, format: (r) => plain(r.naug) },
@@ -71,6 +77,8 @@ function escapeMarkdownCell(text: string): string {
 }
 
 export function formatMarkdown(rows: readonly ReportRow[]): string {
+  const grouped = GROUP_COLUMNS.filter((g) => new Set(rows.map((r) => r[g.key])).size > 1).length > 0;
+  const COLUMNS = grouped ? [...GROUP_COLUMNS, ...BASE_COLUMNS] : BASE_COLUMNS;
   const cells = rows.map((r) => COLUMNS.map((c) => escapeMarkdownCell(c.format(r))));
   const widths = COLUMNS.map((c, i) => Math.max(c.header.length, 3, ...cells.map((row) => (row[i] as string).length)));
   const pad = (text: string, i: number) => {
@@ -102,8 +110,10 @@ function csvValue(row: ReportRow, key: keyof ReportRow): string {
 }
 
 const CSV_KEYS: readonly (keyof ReportRow)[] = [
-  ...COLUMNS.filter((c) => c.key !== 'run').map((c) => c.key),
+  ...BASE_COLUMNS.filter((c) => c.key !== 'run').map((c) => c.key),
   'finished',
+  'dataset',
+  'backbone',
   'run',
   'dir',
 ];

@@ -13,6 +13,7 @@ const NOT_SETTINGS = new Set([
   'run_name',
   'out_dir',
   'imagenet_a_path',
+  'dataset_path',
   'coop_weight_path',
   'clip_weights',
   'bpe_path',

@@ -11,6 +11,7 @@ import { plotData, varyingKeys, writePlotPng } from './plot.js';
 import { isRunFolder, readRunFolder } from './run-folder.js';
 import { runRow } from './run-row.js';
 import type { ReportRow } from './run-row.js';
+import { buildTable1, datasetOf, formatTable1Csv, formatTable1Json, formatTable1Markdown, TABLE1_DATASETS } from './table1.js';
 
 export interface ReportOptions {
   format?: ReportFormat;
@@ -18,6 +19,8 @@ export interface ReportOptions {
   plot?: string;
   /** The config key on the plot's x axis (default: `overlap` if it varies, else the first varying key). */
   by?: string;
+  /** The TPT paper's Table 1 layout (methods × datasets, per backbone) instead of one row per run. */
+  table1?: boolean;
 }
 
 export interface ReportResult {
@@ -57,11 +60,25 @@ export async function resolveRunFolders(args: readonly string[]): Promise<string
   return [...new Set(runs)];
 }
 
+/**
+ * Groups the rows by backbone, then dataset (in Table 1's order: ImageNet, -A, -V2, -R, -Sketch), keeping the argument order within a
+ * group; with one backbone and one dataset (every seed sweep) the order is the arguments'.
+ */
+export function groupRows(rows: ReportRow[]): void {
+  const backbones = [...new Set(rows.map((r) => r.backbone))];
+  const datasetRank = (r: ReportRow) => TABLE1_DATASETS.indexOf(datasetOf(r));
+  rows.sort((a, b) => backbones.indexOf(a.backbone) - backbones.indexOf(b.backbone) || datasetRank(a) - datasetRank(b));
+}
+
 export async function buildReport(args: readonly string[], options: ReportOptions = {}): Promise<ReportResult> {
   const folders = await resolveRunFolders(args);
   const rows: ReportRow[] = [];
   for (const dir of folders) rows.push(runRow(await readRunFolder(dir)));
-  const text = formatReport(rows, options.format ?? 'md');
+  groupRows(rows);
+  const format = options.format ?? 'md';
+  const text = options.table1
+    ? (format === 'csv' ? formatTable1Csv : format === 'json' ? formatTable1Json : formatTable1Markdown)(buildTable1(rows))
+    : formatReport(rows, format);
   const result: ReportResult = { rows, text };
   if (options.plot !== undefined) {
     const varying = varyingKeys(rows);

@@ -5,6 +5,7 @@
  * A finished run's figures are its summary.json's. An unfinished one (no summary, or `finished: false`) is
  * summarised afresh from the samples it has finished, with the engine's own `summarizeRecords`, and marked.
  */
+import { classnamesOfConfig } from '../data/datasets/registry.js';
 import { summarizeRecords } from '../run/summary.js';
 import type { RunSummary } from '../run/summary.js';
 import type { RunFolder } from './run-folder.js';
@@ -12,6 +13,10 @@ import type { RunFolder } from './run-folder.js';
 export interface ReportRow {
   run: string;
   dir: string;
+  /** The config's `dataset` (`imagenet-a` for runs written before the key existed). */
+  dataset: string;
+  /** The CLIP architecture: the summary's `arch` when it records one, else the config's. */
+  backbone: string;
   augmenter: string;
   loss: string;
   naug: number | null;
@@ -68,6 +73,7 @@ export function runFigures(folder: RunFolder): Pick<
     timedSamples: 0,
     backend: '',
     workers: 1,
+    classnames: classnamesOfConfig(folder.config),
   });
   if (folder.samples.length === 0) {
     // nothing finished yet: no accuracy to speak of (the tracker's 0 would read as a measured 0%)
@@ -82,6 +88,8 @@ export function runRow(folder: RunFolder): ReportRow {
   return {
     run: folder.name,
     dir: folder.dir,
+    dataset: configString(config, 'dataset') || 'imagenet-a',
+    backbone: (typeof summary?.arch === 'string' && summary.arch) || configString(config, 'arch'),
     augmenter: configString(config, 'augmenter'),
     loss: configString(config, 'loss'),
     naug: configNumber(config, 'n_aug'),

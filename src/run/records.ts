@@ -12,7 +12,7 @@ export type PredictionRecord = PredictionMetrics;
 export interface SampleRecord {
   /** Position in the run's (unsharded) sample order: the TensorBoard step, the seed's `i`. */
   index: number;
-  /** Image path relative to imagenet_a_path, with forward slashes. */
+  /** Image path relative to the dataset folder (dataset_path, else imagenet_a_path), with forward slashes. */
   file: string;
   /** Label in the 200-class ImageNet-A list. */
   target: number;

@@ -17,6 +17,7 @@ type RunNameFields = Pick<
   | 'selection_p_all'
   | 'selection_p_patch'
   | 'shard'
+  | 'dataset'
 >;
 
 /**
@@ -25,7 +26,9 @@ type RunNameFields = Pick<
  * and `save: false` gives the scratch name "tmp".
  *
  * Added: a sharded run appends `_shard=<i>of<n>` so that the shards of one config get separate folders
- * (a "/" cannot appear in a folder name); unsharded names are exactly the seed's.
+ * (a "/" cannot appear in a folder name); a run on another test set than ImageNet-A appends
+ * `_dataset=<name>` before it, so one config run over several datasets gets one folder each. Unsharded
+ * ImageNet-A names are exactly the seed's.
  */
 export function generateRunName(config: RunNameFields): string {
   if (!config.save) return 'tmp';
@@ -36,7 +39,8 @@ export function generateRunName(config: RunNameFields): string {
     `_overlap=${pythonFloatRepr(config.overlap)}_augmix=${pythonBoolRepr(config.augmix)}` +
     `_severity=${pythonIntRepr(config.severity)}_lr=${pythonFloatRepr(config.learning_rate)}` +
     `_spall=${pythonFloatRepr(config.selection_p_all)}_sppat=${pythonFloatRepr(config.selection_p_patch)}`;
-  const name = config.run_name ? `${config.run_name}_${configName}` : configName;
+  const named = config.run_name ? `${config.run_name}_${configName}` : configName;
+  const name = config.dataset === undefined || config.dataset === 'imagenet-a' ? named : `${named}_dataset=${config.dataset}`;
   if (config.shard === null) return name;
   const [index, count] = config.shard.split('/');
   return `${name}_shard=${index}of${count}`;

@@ -1,6 +1,6 @@
 import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import type { EngineRecord } from '../engine/towers.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import type { SampleRecord } from './records.js';
 
 /**
@@ -53,6 +53,8 @@ export interface SummaryContext {
   engine?: EngineRecord;
   workers: number;
   now?: Date;
+  /** The run's class names (its dataset's); ImageNet-A's when not given. */
+  classnames?: readonly string[];
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -82,7 +84,8 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
 
 /** The summary of a folder's records alone (for merged or copied runs): replays them into a silent tracker. */
 export function summarizeRecords(records: readonly SampleRecord[], context: SummaryContext): RunSummary {
-  const tracker = new MetricsTracker({ writer: null, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
+  const classnames = context.classnames ?? IMAGENET_A_CLASSNAMES;
+  const tracker = new MetricsTracker({ writer: null, nClasses: classnames.length, classnames, saveImgs: false });
   tracker.replay(records.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
   return buildRunSummary(tracker.summary(), context);
 }

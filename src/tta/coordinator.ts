@@ -2,15 +2,15 @@ import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { engineLabel, engineRecord } from '../engine/towers.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { datasetClassnames } from '../data/datasets/registry.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
-import type { TptConfig } from '../config/schema.js';
+import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
-import { openImageNetA } from '../data/dataset.js';
+import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
 import { LOSS_SPECS } from '../losses/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
@@ -55,7 +55,7 @@ async function defaultProcessor(config: TptConfig, engine: SelectedEngine, input
   }
   const weights = { ...inputs.weights, stateDict: shareStateDict(inputs.weights.stateDict) };
   return TuningPool.start(
-    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: IMAGENET_A_CLASSNAMES },
+    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
     { workers, backend: engine.info.provider as BackendChoice },
   );
 }
@@ -104,7 +104,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const reporter = options.reporter ?? silentReporter;
   // Loads the engine's runtime (and a fallback's reason), builds no model.
   const engine = await selectEngine(config.backend);
-  const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
+  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
   const augmenter = createAugmenter(config, config.image_size);
   checkViewCount(config, augmenter.viewCount());
@@ -127,6 +127,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         backend: folder.previousSummary.backend,
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
         workers: folder.previousSummary.workers,
+        classnames: datasetClassnames(config.dataset),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -142,7 +143,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
     try {
       const prefetcher = new ViewPrefetcher(
         plan,
-        (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        (sample) => prepareSample(sample, { datasetRoot: datasetFolder(config), seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
         config.num_workers,
         start,
       );

@@ -3,7 +3,7 @@ import { TptError } from '../errors.js';
 import type { ClipTowers, EngineInfo } from '../engine/towers.js';
 import { TfjsClipTowers } from '../engine/tfjs-towers.js';
 import type { ModelWeights } from '../model/host-params.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { datasetClassnames } from '../data/datasets/registry.js';
 import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { ClipArch } from '../weights/arch.js';
@@ -13,7 +13,7 @@ import { lossContextOf } from '../config/cross-checks.js';
 
 /**
  * What one process (or one worker thread) needs to tune samples, from the config alone: the CLIP weights
- * with CoOp's context, the tokenizer and the host prompt setup over the 200 ImageNet-A class names (no
+ * with CoOp's context, the tokenizer and the host prompt setup over the class names of the config's dataset (no
  * engine, no tensors: the banner and the worker pool need only these), then, over towers of any engine, the
  * tuner. Everything here is deterministic, so every worker builds the same model.
  */
@@ -43,7 +43,7 @@ export function archLabel(arch: ClipArch): string {
 }
 
 /** The prompt setup the config describes, over weights already in memory. */
-export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[] = IMAGENET_A_CLASSNAMES): PromptSetup {
+export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[] = datasetClassnames(config.dataset)): PromptSetup {
   return createPromptSetup(weights, tokenizer, classnames, {
     nCtx: config.n_ctx,
     ctxInit: config.ctx_init,
@@ -100,7 +100,7 @@ export function buildTfjsTuner(
   weights: ModelWeights,
   tokenizer: PromptTokenizer,
   info: EngineInfo,
-  classnames: readonly string[] = IMAGENET_A_CLASSNAMES,
+  classnames: readonly string[] = datasetClassnames(config.dataset),
 ): OwnedTuner {
   return tunerOver(config, TfjsClipTowers.create(weights, promptSetupFor(config, weights, tokenizer, classnames), info));
 }

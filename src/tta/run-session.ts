@@ -4,7 +4,7 @@ import type { TptConfig } from '../config/schema.js';
 import type { RgbImage } from '../data/image.js';
 import { EventWriter } from '../metrics/event-writer.js';
 import { MetricsTracker } from '../metrics/tracker.js';
-import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
+import { datasetClassnames } from '../data/datasets/registry.js';
 import { writeJsonAtomic } from '../run/atomic-write.js';
 import { JsonLinesAppender } from '../run/jsonl.js';
 import type { RunLogger } from '../run/logger.js';
@@ -69,10 +69,11 @@ export class RunSession {
     const { config, folder } = inputs;
     // A new event file per process: earlier files stay as they are, TensorBoard reads them all as one run.
     this.events = EventWriter.create(folder.dir);
+    const classnames = datasetClassnames(config.dataset);
     this.tracker = new MetricsTracker({
       writer: this.events,
-      nClasses: IMAGENET_A_CLASSNAMES.length,
-      classnames: IMAGENET_A_CLASSNAMES,
+      nClasses: classnames.length,
+      classnames,
       saveImgs: config.save_imgs,
     });
     this.tracker.replay(folder.samples.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));

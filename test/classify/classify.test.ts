@@ -8,7 +8,7 @@ import { initBackend } from '../../src/backend.js';
 import { selectEngine } from '../../src/engine/create-towers.js';
 import { classifyImages, ZeroShotClassifier, type ClassifyResult } from '../../src/classify.js';
 import { main } from '../../src/cli/main.js';
-import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { convertClipCheckpoint } from '../../src/weights/convert.js';
 import { loadClipWeights } from '../../src/weights/load.js';

@@ -19,7 +19,7 @@ const SEED_DEFAULT_ARGS = {
 
 const ADDED_DEFAULTS = {
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
-  save_logits: false, allow_partial_dataset: false, image_size: 224, shard: null,
+  save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: 224, shard: null,
 };
 
 function writeConfig(content: unknown): string {

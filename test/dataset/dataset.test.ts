@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImageNetA, scanImageNetA } from '../../src/data/dataset.js';
 import { TptError } from '../../src/errors.js';
-import { IMAGENET_A_CLASSES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSES } from '../../src/data/datasets/imagenet-a.js';
 import { makeFixtureDataset, tempDir, tinyImage, writeFiles } from './fixture-dataset.js';
 
 let root: string;

@@ -6,7 +6,7 @@ import {
   IMAGENET_A_WNIDS,
   isImageNetAWnid,
   wnidToLabel,
-} from '../../src/model/imagenet-a.js';
+} from '../../src/data/datasets/imagenet-a.js';
 import { TptError } from '../../src/errors.js';
 
 const SEED = new URL('../../../shared/seed/000_22056a0b6ed2f48d.txt', import.meta.url).pathname;
@@ -29,8 +29,8 @@ describe('ImageNet-A class list', () => {
   });
 
   it('matches known entries of the seed', () => {
-    expect(IMAGENET_A_CLASSES[0]).toEqual({ wnid: 'n01498041', name: 'stingray', label: 0 });
-    expect(IMAGENET_A_CLASSES[199]).toEqual({ wnid: 'n12267677', name: 'acorn', label: 199 });
+    expect(IMAGENET_A_CLASSES[0]).toEqual({ wnid: 'n01498041', name: 'stingray', label: 0, folder: 'n01498041' });
+    expect(IMAGENET_A_CLASSES[199]).toEqual({ wnid: 'n12267677', name: 'acorn', label: 199, folder: 'n12267677' });
     expect(wnidToLabel('n03590841')).toBe(IMAGENET_A_CLASSNAMES.indexOf("jack-o'-lantern"));
     expect(isImageNetAWnid('n01440764')).toBe(false); // tench: ImageNet-1k, not ImageNet-A
     expect(() => wnidToLabel('n01440764')).toThrow(TptError);

@@ -9,7 +9,7 @@ import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
 import type { DemoInputs } from '../../src/demo/demo-inputs.js';
 import { expectedClipShapes } from '../../src/weights/arch.js';
 import { loadClipWeights } from '../../src/weights/load.js';
-import { IMAGENET_A_WNIDS } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_WNIDS } from '../../src/data/datasets/imagenet-a.js';
 
 let a: DemoInputs;
 let b: DemoInputs;

@@ -1,12 +1,15 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { getDataset } from '../../src/data/datasets/registry.js';
+import { DEMO_WNIDS } from '../../src/demo/demo-dataset.js';
 import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
+import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/slurm-array.sh', '.ci/run'];
+const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', '.ci/run'];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -14,9 +17,9 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
 }
 
 /** Like `run`, without blocking the test runner (so its timeout applies). */
-function runAsync(script: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runAsync(script: string, env: Record<string, string>, args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('bash', [join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -69,6 +72,42 @@ describe('scripts', () => {
     expect(all.status).toBe(0);
     expect(all.stdout.split('\n').filter((l) => l.includes(' run --config '))).toHaveLength(27);
     expect(run('scripts/reproduce-seed.sh', ['--bogus']).status).toBe(2);
+  });
+
+  it('reproduce-tpt-table1 plans 4 methods × 5 test sets per backbone, each run on its dataset, CoOp weights on the CoOp rows only', () => {
+    const { status, stdout } = run('scripts/reproduce-tpt-table1.sh', ['--dry-run', '--imagenet-v2', '/d/v2', '--coop-weights', '/w/coop.pth'], {
+      DATA_ROOT: '/data',
+      IMAGENET_R: '/d/r',
+      CLIP_WEIGHTS: '/w/clip.pt',
+      TPT_EXTRA: '--set reduced_size=7',
+      TPT: 'tpt',
+    });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.includes(' run --config '));
+    expect(lines).toHaveLength(40);
+    const configs = [...new Set(lines.map((l) => /--config (\S+)/.exec(l)![1]))];
+    expect(configs).toEqual(['rn50', 'vit-b16'].flatMap((b) => ['zeroshot', 'coop', 'tpt', 'coop-tpt'].map((m) => `configs/table1-${b}-${m}.json`)));
+    for (const c of configs) expect(existsSync(join(ROOT, c)), c).toBe(true);
+    const folders = Object.fromEntries(lines.slice(0, 5).map((l) => [/dataset=(\S+)/.exec(l)![1], /dataset_path=(\S+)/.exec(l)![1]]));
+    expect(folders).toEqual({
+      imagenet: '/data/ImageNet/val',
+      'imagenet-a': '/data/imagenet-a',
+      'imagenet-v2': '/d/v2',
+      'imagenet-r': '/d/r',
+      'imagenet-sketch': '/data/ImageNet-Sketch',
+    });
+    for (const l of lines) {
+      expect(l).toContain('clip_weights=/w/clip.pt');
+      expect(l.includes('coop_weight_path=/w/coop.pth'), l).toBe(/table1-\S+-coop/.test(l));
+      expect(l.trim().endsWith('--set reduced_size=7')).toBe(true);
+    }
+    const only = run('scripts/reproduce-tpt-table1.sh', ['--dry-run'], { DATASETS: 'imagenet-v2', BACKBONES: 'vit-b16', METHODS: 'tpt' });
+    expect(only.stdout.split('\n').filter((l) => l.includes(' run --config '))).toEqual([
+      '  npx tpt run --config configs/table1-vit-b16-tpt.json --set run_name=table1-vit-b16-tpt --set dataset=imagenet-v2 --set dataset_path=data/imagenetv2-matched-frequency-format-val --set out_dir=runs ',
+    ]);
+    expect(run('scripts/reproduce-tpt-table1.sh', ['--dry-run'], { DATASETS: 'imagenet-c' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table1.sh', ['--dry-run'], { METHODS: 'cocoop' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table1.sh', ['--help']).stdout).toMatch(/Table 1 \(natural distribution shifts/);
   });
 
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
@@ -125,5 +164,53 @@ describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
     expect(folders).toHaveLength(11);
     expect(entries.filter((d) => d.isFile()).map((d) => d.name).sort()).toEqual(['losses-ce.png', 'losses-patch.png']);
     for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
+  }, 600_000);
+});
+
+describe.skipIf(!haveCli)('reproduce-tpt-table1 end to end on the demo data', () => {
+  it('runs the four methods on ImageNet-A and on a V2-layout copy (folders named by class index), then prints Table 1', async () => {
+    const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-table1-')), 'demo-inputs'));
+    // ImageNet-V2's layout over the demo images: folder <ImageNet class index> → the demo's wnid folder
+    const v2 = join(inputs.root, '..', 'v2');
+    mkdirSync(v2);
+    const imagenet = getDataset('imagenet').classes;
+    const indexOf = (wnid: string) => imagenet.findIndex((c) => c.wnid === wnid);
+    for (const wnid of DEMO_WNIDS) symlinkSync(join(inputs.datasetDir, wnid), join(v2, String(indexOf(wnid))));
+    const outDir = join(inputs.root, '..', 'runs');
+    mkdirSync(outDir);
+    const extra = ['reduced_size=1', 'n_aug=1', 'selection_p_all=1', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync(
+      'scripts/reproduce-tpt-table1.sh',
+      {
+        TPT: `${process.execPath} bin/tpt.js`,
+        DATASETS: 'imagenet-a imagenet-v2',
+        BACKBONES: 'rn50',
+        IMAGENET_V2: v2,
+        CLIP_WEIGHTS: TINY_CLIP,
+        COOP_WEIGHTS: TINY_COOP,
+        OUT_DIR: outDir,
+        TPT_EXTRA: extra,
+      },
+      ['--imagenet-a', inputs.datasetDir],
+    );
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('== Table 1');
+    expect(stdout).toMatch(/\| method +\| ImageNet \| ImageNet-A \| ImageNet-V2 \| ImageNet-R \| ImageNet-Sketch \| Average \| OOD Average \|/);
+    for (const method of ['zero-shot \\("a photo of a"\\)', 'CoOp', 'TPT \\("a photo of a"\\)', 'CoOp \\+ TPT']) {
+      expect(stdout).toMatch(new RegExp(`\\| ${method} +\\| +— \\| +\\d+\\.\\d\\d \\| +\\d+\\.\\d\\d \\|`));
+    }
+    const folders = readdirSync(outDir).filter((d) => d.startsWith('table1-'));
+    expect(folders).toHaveLength(8);
+    for (const f of folders) {
+      const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
+      const [sample] = readFileSync(join(outDir, f, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      // labels: V2's folder name is the ImageNet class index; ImageNet-A's wnid is its index in the 200
+      const folder = sample.file.split('/')[0];
+      if (config.dataset === 'imagenet-v2') expect(sample.target).toBe(Number(folder));
+      else expect(sample.target).toBe(getDataset('imagenet-a').classes.findIndex((c) => c.wnid === folder));
+      expect(config.coop_weight_path !== '').toBe(/table1-rn50-coop/.test(f));
+    }
   }, 600_000);
 });

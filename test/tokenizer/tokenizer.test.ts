@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TptError } from '../../src/errors.js';
-import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { CONTEXT_LENGTH, loadTokenizer } from '../../src/model/tokenizer.js';
 
 interface GoldenCase {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import type { TptConfig } from '../../src/config/schema.js';
 import { readEventDir, scalarRows } from '../../src/metrics/event-reader.js';
-import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
 import type { ProgressSnapshot, RunReporter } from '../../src/run/reporter.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../src/config/load.js';
 import type { TptConfig } from '../../src/config/schema.js';
-import { IMAGENET_A_WNIDS } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_WNIDS } from '../../src/data/datasets/imagenet-a.js';
 
 /**
  * A tiny ImageNet-A-shaped dataset for end-to-end runs: a few of the real class folders (so labels are the

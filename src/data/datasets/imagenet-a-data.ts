@@ -1,25 +1,14 @@
 /**
- * The 200 ImageNet-A classes exactly as the seed's `ImageNetA.folder_classname_dict` lists them: WordNet id
- * (the dataset's folder name) and the class name used in the text prompts.
+ * ImageNet-A's 200 classes exactly as the seed notebook's `ImageNetA.folder_classname_dict` lists them
+ * (/work/shared/seed, section "ImageNetA"): WordNet id (the dataset's folder name) and the class name used in
+ * the text prompts, in sorted-wnid order, which is ImageFolder's label order.
  *
- * Label order: the seed's dict is already sorted by WordNet id, and torchvision's ImageFolder numbers classes
- * by sorted folder name, so for the complete dataset "label = index in sorted-wnid order" and "label = index in
- * `classnames`" coincide. We always label by this list (never by the folders that happen to exist), which keeps
- * labels right for partial datasets too. A test checks the list is sorted and has 200 unique ids and names.
+ * The wnids are exactly the ImageNet-A subset of azshue/TPT's `thousand_k_to_200` (imagenet-subsets-data.ts);
+ * 190 of the names are CLIP's cleaned ImageNet names (imagenet-1k-data.ts) and 10 are not (the seed keeps
+ * the plain WordNet-style name: "mantis", "jack-o'-lantern", …). test/dataset/class-lists.test.ts pins both
+ * facts and lists the 10. The seed's names stay: its accuracies were measured with them.
  */
-import { TptError } from '../errors.js';
-
-export interface ImageNetAClass {
-  /** WordNet id, e.g. `n01498041`; also the class's folder name in the dataset. */
-  readonly wnid: string;
-  /** Class name as it appears in the prompts, e.g. `stingray`. */
-  readonly name: string;
-  /** Index in the 200-class list (sorted by wnid); the logits' column for this class. */
-  readonly label: number;
-}
-
-// [wnid, name] in sorted-wnid order, copied verbatim from the seed.
-const WNID_NAME_PAIRS: readonly (readonly [string, string])[] = [
+export const IMAGENET_A_SEED_PAIRS: readonly (readonly [string, string])[] = [
   ['n01498041', 'stingray'],
   ['n01531178', 'goldfinch'],
   ['n01534433', 'junco'],
@@ -221,31 +210,3 @@ const WNID_NAME_PAIRS: readonly (readonly [string, string])[] = [
   ['n12144580', 'corn'],
   ['n12267677', 'acorn'],
 ];
-
-export const IMAGENET_A_CLASSES: readonly ImageNetAClass[] = Object.freeze(
-  WNID_NAME_PAIRS.map(([wnid, name], label) => Object.freeze({ wnid, name, label })),
-);
-
-/** Class names in label order (the seed's `ImageNetA.classnames`). */
-export const IMAGENET_A_CLASSNAMES: readonly string[] = Object.freeze(IMAGENET_A_CLASSES.map((c) => c.name));
-
-/** WordNet ids in label order. */
-export const IMAGENET_A_WNIDS: readonly string[] = Object.freeze(IMAGENET_A_CLASSES.map((c) => c.wnid));
-
-const LABEL_BY_WNID: ReadonlyMap<string, number> = new Map(IMAGENET_A_CLASSES.map((c) => [c.wnid, c.label]));
-
-/** Whether `wnid` is one of the 200 ImageNet-A classes. */
-export function isImageNetAWnid(wnid: string): boolean {
-  return LABEL_BY_WNID.has(wnid);
-}
-
-/** Label (index in the 200-class list) of an ImageNet-A WordNet id; throws a TptError for any other id. */
-export function wnidToLabel(wnid: string): number {
-  const label = LABEL_BY_WNID.get(wnid);
-  if (label === undefined) {
-    throw new TptError('UNKNOWN_WNID', `"${wnid}" is not one of the 200 ImageNet-A WordNet ids`, {
-      hint: 'ImageNet-A class folders are named like n01498041 (stingray); see src/model/imagenet-a.ts for the list',
-    });
-  }
-  return label;
-}
