@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
@@ -7,6 +9,7 @@ import { Rng } from '../../src/data/rng.js';
 import { ImageTower } from '../../src/model/image-tower.js';
 import type { ModelWeights } from '../../src/model/model-weights.js';
 import { OnnxImageTower } from '../../src/onnx/onnx-image-tower.js';
+import { preferredProviders } from '../../src/onnx/runtime.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy } from '../model/helpers.js';
 
@@ -62,6 +65,19 @@ describe('ONNX image tower: tiny CLIP against PyTorch', () => {
     await tower.dispose();
     await tower.dispose(); // idempotent
     await expect(tower.encodeImages(new Float32Array(size * size * 3), 1, size)).rejects.toThrow(/after dispose/);
+  });
+});
+
+const cudaInstalled = existsSync(
+  join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
+);
+
+describe.skipIf(cudaInstalled)('ONNX image tower: providers without the CUDA provider library (the default install)', () => {
+  it("defaults to the CPU alone (onnxruntime-node lists 'cuda' on linux-x64 even without its library)", async () => {
+    expect(await preferredProviders()).toEqual(['cpu']);
+    const tower = await OnnxImageTower.create(tiny.stateDict, tiny.arch, { threads: 1 });
+    expect(tower.providers).toEqual(['cpu']);
+    await tower.dispose();
   });
 });
 
