@@ -47,7 +47,13 @@ describe('OnnxGraph', () => {
     const decoded = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array }) as {
       irVersion: number;
       opsetImport: { version: number }[];
-      graph: { name: string; node: { opType: string }[]; initializer: { name: string; dims: number[]; dataType: number; rawData: number[] }[]; input: unknown[]; output: unknown[] };
+      graph: {
+        name: string;
+        node: { opType: string }[];
+        initializer: { name: string; dims: number[]; dataType: number; rawData: number[] }[];
+        input: unknown[];
+        output: unknown[];
+      };
     };
     expect(decoded.irVersion).toBe(8);
     expect(decoded.opsetImport[0]!.version).toBe(17);

@@ -68,9 +68,8 @@ describe('ONNX image tower: tiny CLIP against PyTorch', () => {
   });
 });
 
-const cudaInstalled = existsSync(
-  join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'),
-);
+const ortPackage = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+const cudaInstalled = existsSync(join(ortPackage, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
 
 describe.skipIf(cudaInstalled)('ONNX image tower: providers without the CUDA provider library (the default install)', () => {
   it("defaults to the CPU alone (onnxruntime-node lists 'cuda' on linux-x64 even without its library)", async () => {
