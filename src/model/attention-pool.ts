@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
-import { linearWeight, plainTensor, takeParam, vector } from './model-weights.js';
+import { linearWeight, plainTensor, vector } from './model-weights.js';
+import { attentionPoolHeads } from './resnet-plan.js';
 
 /**
  * CLIP's AttentionPool2d: the spatial mean is prepended as an extra token, positional embeddings are added,
@@ -39,17 +40,13 @@ export class AttentionPool2d {
     this.positional = plainTensor(stateDict, `${prefix}.positional_embedding`, [spacialDim * spacialDim + 1, c]) as tf.Tensor2D;
     this.qW = linearWeight(stateDict, `${prefix}.q_proj.weight`, c, c);
     this.qB = vector(stateDict, `${prefix}.q_proj.bias`, c);
-    // k_proj.bias only shifts every score of a head by the same amount: softmax removes it (see above).
-    takeParam(stateDict, `${prefix}.k_proj.bias`, [c]);
-    const kWeight = takeParam(stateDict, `${prefix}.k_proj.weight`, [c, c]).data; // [out, in]
-    const vWeight = takeParam(stateDict, `${prefix}.v_proj.weight`, [c, c]).data; // [out, in]
+    const { kRows, vCols } = attentionPoolHeads(stateDict, prefix, c, heads); // [heads, d, C], [heads, C, d]
     this.kRows = [];
     this.vCols = [];
     for (let h = 0; h < heads; h++) {
-      this.kRows.push(tf.tensor2d(kWeight.slice(h * d * c, (h + 1) * d * c), [d, c]));
-      const cols = new Float32Array(c * d);
-      for (let j = 0; j < d; j++) for (let i = 0; i < c; i++) cols[i * d + j] = vWeight[(h * d + j) * c + i]!;
-      this.vCols.push(tf.tensor2d(cols, [c, d]));
+      // A copy: kRows is the state_dict's own (possibly shared) array, which a tensor must not alias.
+      this.kRows.push(tf.tensor2d(kRows.slice(h * d * c, (h + 1) * d * c), [d, c]));
+      this.vCols.push(tf.tensor2d(vCols.subarray(h * c * d, (h + 1) * c * d), [c, d]));
     }
     this.vB = vector(stateDict, `${prefix}.v_proj.bias`, c);
     this.cW = linearWeight(stateDict, `${prefix}.c_proj.weight`, outputDim, c);

@@ -3,6 +3,7 @@ import type { StateDict } from '../weights/host-tensor.js';
 import { AttentionPool2d } from './attention-pool.js';
 import type { ModelArch } from './model-weights.js';
 import { Bottleneck, ResNetStem } from './resnet.js';
+import { attentionPoolShape, bottleneckPlan } from './resnet-plan.js';
 
 export interface ImageTowerOptions {
   /** Views per forward pass; bounds the activation memory (RN50 at 224 px: about 50 MB per view). */
@@ -22,24 +23,13 @@ export class ImageTower {
   private readonly chunkSize: number;
 
   constructor(stateDict: StateDict, arch: ModelArch, options: ImageTowerOptions = {}) {
-    const width = arch.visionWidth;
     this.inputResolution = arch.imageResolution;
     this.outputDim = arch.embedDim;
     this.chunkSize = Math.max(1, options.chunkSize ?? 16);
-    this.stem = new ResNetStem(stateDict, 'visual');
-    let inplanes = width;
-    this.layers = arch.visionLayers.map((blocks, stage) => {
-      const planes = width * 2 ** stage;
-      const stride = stage === 0 ? 1 : 2;
-      const stageBlocks: Bottleneck[] = [];
-      for (let b = 0; b < blocks; b++) {
-        stageBlocks.push(new Bottleneck(stateDict, `visual.layer${stage + 1}.${b}`, inplanes, planes, b === 0 ? stride : 1));
-        inplanes = planes * Bottleneck.expansion;
-      }
-      return stageBlocks;
-    });
-    // The stem halves twice and three stages halve once each: 32x in all.
-    this.attnpool = new AttentionPool2d(stateDict, 'visual.attnpool', Math.floor(arch.imageResolution / 32), width * 32, arch.visionHeads, arch.embedDim);
+    this.stem = new ResNetStem(stateDict);
+    this.layers = bottleneckPlan(arch).map((stage) => stage.map((plan) => new Bottleneck(stateDict, plan)));
+    const pool = attentionPoolShape(arch);
+    this.attnpool = new AttentionPool2d(stateDict, 'visual.attnpool', pool.spacialDim, pool.width, pool.heads, pool.outputDim);
   }
 
   private forwardChunk(views: tf.Tensor4D): tf.Tensor2D {

@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
-import { takeParam } from './model-weights.js';
-
-/** PyTorch's BatchNorm2d default; OpenAI's CLIP keeps it. */
-const BN_EPS = 1e-5;
+import { STEM_CONVS, foldBottleneck, foldConvBatchNorm, type BottleneckPlan, type HostFoldedConv } from './resnet-plan.js';
 
 /** A convolution with its eval-mode BatchNorm folded in: y = conv(x, filter) + bias. */
 export interface FoldedConv {
@@ -15,40 +12,30 @@ export interface FoldedConv {
   stride: number;
 }
 
-/**
- * Folds BatchNorm (running statistics, eps 1e-5) into the preceding bias-free convolution:
- * scale = γ/√(σ²+ε), filter·scale per output channel, bias = β − μ·scale. Done once at build, in float64,
- * so the forward pass is one fused conv+bias(+ReLU) per layer instead of conv, four BN ops and a ReLU.
- */
-export function foldConvBn(stateDict: StateDict, conv: string, bn: string, options: { pad: number; stride?: number }): FoldedConv {
-  const w = takeParam(stateDict, `${conv}.weight`);
-  const [outC, inC, kh, kw] = w.shape as [number, number, number, number];
-  if (w.shape.length !== 4) throw new Error(`${conv}.weight must be 4-D, got [${w.shape.join(', ')}]`);
-  const gamma = takeParam(stateDict, `${bn}.weight`, [outC]).data;
-  const beta = takeParam(stateDict, `${bn}.bias`, [outC]).data;
-  const mean = takeParam(stateDict, `${bn}.running_mean`, [outC]).data;
-  const variance = takeParam(stateDict, `${bn}.running_var`, [outC]).data;
-
-  const filter = new Float32Array(kh * kw * inC * outC);
-  const bias = new Float32Array(outC);
+/** A host folded conv (see `foldConvBatchNorm`) as tfjs tensors. */
+function toTfjsConv(folded: HostFoldedConv, options: { pad: number; stride?: number }): FoldedConv {
+  const [outC, inC, kh, kw] = folded.shape;
+  const filter = new Float32Array(folded.weight.length);
   for (let o = 0; o < outC; o++) {
-    const scale = gamma[o]! / Math.sqrt(variance[o]! + BN_EPS);
-    bias[o] = beta[o]! - mean[o]! * scale;
     for (let i = 0; i < inC; i++) {
       for (let y = 0; y < kh; y++) {
         for (let x = 0; x < kw; x++) {
           // PyTorch [o, i, y, x] → tfjs [y, x, i, o]
-          filter[((y * kw + x) * inC + i) * outC + o] = w.data[((o * inC + i) * kh + y) * kw + x]! * scale;
+          filter[((y * kw + x) * inC + i) * outC + o] = folded.weight[((o * inC + i) * kh + y) * kw + x]!;
         }
       }
     }
   }
   return {
     filter: tf.tensor4d(filter, [kh, kw, inC, outC]),
-    bias: tf.tensor1d(bias),
+    bias: tf.tensor1d(folded.bias),
     pad: options.pad,
     stride: options.stride ?? 1,
   };
+}
+
+export function foldConvBn(stateDict: StateDict, conv: string, bn: string, options: { pad: number; stride?: number }): FoldedConv {
+  return toTfjsConv(foldConvBatchNorm(stateDict, conv, bn), options);
 }
 
 export function applyConv(x: tf.Tensor4D, conv: FoldedConv, relu: boolean): tf.Tensor4D {
@@ -70,37 +57,19 @@ function disposeConv(conv: FoldedConv): void {
 
 /** ModifiedResNet's bottleneck: 1x1 → 3x3 → (avgpool when strided) → 1x1, plus the (avgpool → 1x1 → BN) shortcut. */
 export class Bottleneck {
-  static readonly expansion = 4;
   private readonly conv1: FoldedConv;
   private readonly conv2: FoldedConv;
   private readonly conv3: FoldedConv;
   private readonly downsample: FoldedConv | undefined;
+  private readonly stride: number;
 
-  constructor(
-    stateDict: StateDict,
-    prefix: string,
-    readonly inplanes: number,
-    readonly planes: number,
-    readonly stride: number,
-  ) {
-    this.conv1 = foldConvBn(stateDict, `${prefix}.conv1`, `${prefix}.bn1`, { pad: 0 });
-    this.conv2 = foldConvBn(stateDict, `${prefix}.conv2`, `${prefix}.bn2`, { pad: 1 });
-    this.conv3 = foldConvBn(stateDict, `${prefix}.conv3`, `${prefix}.bn3`, { pad: 0 });
-    const hasDownsample = stride > 1 || inplanes !== planes * Bottleneck.expansion;
-    // The shortcut's AvgPool2d (key "-1") has no parameters, so its conv is "downsample.0" and its BN "downsample.1".
-    this.downsample = hasDownsample
-      ? foldConvBn(stateDict, `${prefix}.downsample.0`, `${prefix}.downsample.1`, { pad: 0 })
-      : undefined;
-    const expectedFilters: [FoldedConv, number, number][] = [
-      [this.conv1, inplanes, planes],
-      [this.conv2, planes, planes],
-      [this.conv3, planes, planes * Bottleneck.expansion],
-    ];
-    for (const [conv, inC, outC] of expectedFilters) {
-      if (conv.filter.shape[2] !== inC || conv.filter.shape[3] !== outC) {
-        throw new Error(`${prefix}: filter [${conv.filter.shape.join(', ')}] does not fit ${inC}→${outC} channels`);
-      }
-    }
+  constructor(stateDict: StateDict, plan: BottleneckPlan) {
+    this.stride = plan.stride;
+    const folded = foldBottleneck(stateDict, plan);
+    this.conv1 = toTfjsConv(folded.conv1, { pad: 0 });
+    this.conv2 = toTfjsConv(folded.conv2, { pad: 1 });
+    this.conv3 = toTfjsConv(folded.conv3, { pad: 0 });
+    this.downsample = folded.downsample && toTfjsConv(folded.downsample, { pad: 0 });
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -131,12 +100,8 @@ export class Bottleneck {
 export class ResNetStem {
   private readonly convs: FoldedConv[];
 
-  constructor(stateDict: StateDict, prefix: string) {
-    this.convs = [
-      foldConvBn(stateDict, `${prefix}.conv1`, `${prefix}.bn1`, { pad: 1, stride: 2 }),
-      foldConvBn(stateDict, `${prefix}.conv2`, `${prefix}.bn2`, { pad: 1 }),
-      foldConvBn(stateDict, `${prefix}.conv3`, `${prefix}.bn3`, { pad: 1 }),
-    ];
+  constructor(stateDict: StateDict) {
+    this.convs = STEM_CONVS.map(({ conv, bn, stride }) => foldConvBn(stateDict, conv, bn, { pad: 1, stride }));
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {

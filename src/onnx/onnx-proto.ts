@@ -105,3 +105,5 @@ const descriptor = {
 const root = protobuf.Root.fromJSON(descriptor);
 
 export const ModelProto = root.lookupType('onnx.ModelProto');
+export const GraphProto = root.lookupType('onnx.GraphProto');
+export const TensorProto = root.lookupType('onnx.TensorProto');

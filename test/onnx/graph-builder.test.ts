@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OnnxGraph, float } from '../../src/onnx/graph-builder.js';
+import { ModelProto } from '../../src/onnx/onnx-proto.js';
 import { createSession, loadOrt } from '../../src/onnx/runtime.js';
 
 describe('OnnxGraph', () => {
@@ -31,5 +32,50 @@ describe('OnnxGraph', () => {
     g.input('x', [1]);
     expect(() => g.input('x', [1])).toThrow(/defined twice/);
     expect(() => g.initializer('w', new Float32Array(3), [2, 2])).toThrow(/3 values for shape \[2, 2\]/);
+  });
+
+  it('writes the structure and every initializer exactly once (multi-byte lengths included), decodable by protobufjs and runnable', async () => {
+    const g = new OnnxGraph('sizes');
+    const x = g.input('x', ['n', 5000]);
+    // 20,000 raw bytes: a 3-byte length varint; the second initializer a 1-byte one
+    const big = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i));
+    const w = g.initializer('w', big, [5000]);
+    const i64 = g.constInt64([-1, 1]);
+    const y = g.op('Reshape', [g.op('Mul', [x, w]), i64]);
+    g.output(y, 'y', ['n', 1]);
+    const bytes = g.toBytes();
+    const decoded = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array }) as {
+      irVersion: number;
+      opsetImport: { version: number }[];
+      graph: {
+        name: string;
+        node: { opType: string }[];
+        initializer: { name: string; dims: number[]; dataType: number; rawData: number[] }[];
+        input: unknown[];
+        output: unknown[];
+      };
+    };
+    expect(decoded.irVersion).toBe(8);
+    expect(decoded.opsetImport[0]!.version).toBe(17);
+    expect(decoded.graph.name).toBe('sizes');
+    expect(decoded.graph.node.map((n) => n.opType)).toEqual(['Mul', 'Reshape', 'Identity']);
+    expect(decoded.graph.input).toHaveLength(1);
+    expect(decoded.graph.output).toHaveLength(1);
+    const [wDecoded, shapeDecoded] = decoded.graph.initializer;
+    expect([wDecoded!.name, wDecoded!.dims, wDecoded!.dataType]).toEqual(['w', [5000], 1]);
+    expect(new Float32Array(Uint8Array.from(wDecoded!.rawData).buffer)).toEqual(big);
+    expect([shapeDecoded!.dims, shapeDecoded!.dataType]).toEqual([[2], 7]);
+    expect(new BigInt64Array(Uint8Array.from(shapeDecoded!.rawData).buffer)).toEqual(BigInt64Array.from([-1n, 1n]));
+
+    const ort = await loadOrt();
+    const session = await createSession(bytes, { threads: 1 });
+    try {
+      const input = new Float32Array(5000).fill(2);
+      const out = await session.run({ x: new ort.Tensor('float32', input, [1, 5000]) });
+      expect(out.y!.dims).toEqual([5000, 1]);
+      expect((out.y!.data as Float32Array)[4999]).toBeCloseTo(2 * Math.sin(4999), 6);
+    } finally {
+      await session.release();
+    }
   });
 });
