@@ -66,7 +66,10 @@ export function fullPromptPlan(slots: readonly PromptSlots[], eotIndex: readonly
 }
 
 export interface OnnxTextTowerOptions extends SessionOptions {
-  /** How the backward graph gets the forward's values (default 'saved': measured faster, see the README). */
+  /**
+   * How the backward graph gets the forward's values. Default 'saved': at RN50 size (200 prompts) it measured
+   * faster than 'recompute' (no second forward pass) and lighter (one copy of the weights per session).
+   */
   backward?: BackwardMode;
 }
 
