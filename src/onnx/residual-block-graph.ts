@@ -1,6 +1,6 @@
 import type { StateDict } from '../weights/host-tensor.js';
 import { takeParam } from '../model/model-weights.js';
-import { float, type OnnxGraph } from './graph-builder.js';
+import { float, type Dim, type OnnxGraph } from './graph-builder.js';
 
 /**
  * CLIP's ResidualAttentionBlock as ONNX nodes, forward and (hand-derived) backward with respect to its input:
@@ -29,8 +29,11 @@ export const MASKED = -1e9;
 const QUICK_GELU_ALPHA = 1.702;
 
 export interface RowGroup {
-  /** Sequences in the group (classes, views). */
-  count: number;
+  /**
+   * Sequences in the group (classes, views). A symbolic count (a Dim name, fixed when the session runs) works
+   * for a layout of one group and no prefix, as a ViT's views: nothing then needs row arithmetic.
+   */
+  count: Dim;
   /** Rows of each sequence. */
   length: number;
 }
@@ -48,19 +51,22 @@ export interface BlockOptions {
   queryRows?: readonly number[] | undefined;
 }
 
-export function layoutRows(layout: RowLayout): number {
-  return layout.prefixLength + layout.groups.reduce((n, g) => n + g.count * g.length, 0);
+function numericCount(g: RowGroup): number {
+  if (typeof g.count !== 'number') throw new Error(`a symbolic sequence count (${g.count}) needs a layout of one group and no prefix`);
+  return g.count;
 }
 
-/** Index of every query row in x [N, W], group by group: prefix + (offset of the group) + i·length + row. */
-export function queryRowIndices(layout: RowLayout, queryRows: readonly number[]): number[] {
-  const out: number[] = [];
-  let offset = layout.prefixLength;
-  layout.groups.forEach((g, gi) => {
-    for (let i = 0; i < g.count; i++) out.push(offset + i * g.length + queryRows[gi]!);
-    offset += g.count * g.length;
-  });
-  return out;
+/** N, for a layout of fixed counts. */
+export function layoutRows(layout: RowLayout): number {
+  return layout.prefixLength + layout.groups.reduce((n, g) => n + numericCount(g) * g.length, 0);
+}
+
+/** Row counts of the layout's blocks of x [N, W]: [P, n_0·R_0, …] (no P without a prefix). */
+function rowBlocks(layout: RowLayout): number[] {
+  const single = layout.groups.length === 1 && layout.prefixLength === 0;
+  // One block is never split, so its size is not needed (and may be symbolic).
+  const groups = layout.groups.map((g) => (single ? 0 : numericCount(g) * g.length));
+  return layout.prefixLength > 0 ? [layout.prefixLength, ...groups] : groups;
 }
 
 /** The values a block's backward pass reads, by name in the graph (graph inputs, or forward values). */
@@ -171,15 +177,6 @@ export class GraphOps {
     return this.g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
   }
 
-  gatherRows(x: string, rows: readonly number[]): string {
-    return this.g.op('Gather', [x, this.g.constInt64(rows, [rows.length], 'rows')], { axis: 0 });
-  }
-
-  /** base [N, W] with `updates` [rows.length, W] added at those (distinct) rows. */
-  scatterAddRows(base: string, rows: readonly number[], updates: string): string {
-    return this.g.op('ScatterND', [base, this.g.constInt64(rows, [rows.length, 1], 'rows'), updates], { reduction: 'add' });
-  }
-
   /** x·Wᵀ + b for PyTorch's W [out, in], from a host-transposed [in, out] initializer: [n, in] → [n, out]. */
   linear(x: string, weightOutIn: Float32Array, bias: Float32Array | undefined, outDim: number, inDim: number, hint: string): string {
     const w = this.g.initializer(this.g.fresh(`${hint}_wT`), transposeHost(weightOutIn, outDim, inDim), [inDim, outDim]);
@@ -232,7 +229,7 @@ export class GraphOps {
 /** One sequence group's (or the prefix's) slice of the attention, heads first. */
 interface AttentionPart {
   /** Sequences (1 for the prefix), query rows and key rows of each. */
-  count: number;
+  count: Dim;
   queries: number;
   keys: number;
   /** Additive mask [queries, keys] over own keys, or none. */
@@ -269,10 +266,6 @@ export class ResidualBlockGraph {
     this.w = weights.width;
     this.h = weights.heads;
     this.d = weights.width / weights.heads;
-  }
-
-  private get rows(): number {
-    return layoutRows(this.layout);
   }
 
   /** Additive mask [queries, keys]: own key j is visible to query row i (at row `firstRow + i`) when j ≤ it. */
@@ -329,10 +322,8 @@ export class ResidualBlockGraph {
   private attentionForward(q: string, k: string, v: string, queryRows: readonly number[] | undefined) {
     const { ops } = this;
     const p = this.layout.prefixLength;
-    const groupRows = this.layout.groups.map((grp) => grp.count * grp.length);
-    const keyRows = p > 0 ? [p, ...groupRows] : groupRows;
-    const queryRowCounts = queryRows ? this.layout.groups.map((grp) => grp.count) : keyRows;
-    const qs = ops.split(q, queryRowCounts, 0);
+    const keyRows = rowBlocks(this.layout);
+    const qs = ops.split(q, queryRows ? this.queryBlocks() : keyRows, 0);
     const ks = ops.split(k, keyRows, 0);
     const vs = ops.split(v, keyRows, 0);
     // The prefix's keys and values [1, H, P, d] (and kᵀ [1, H, d, P]), shared by every group.
@@ -384,11 +375,10 @@ export class ResidualBlockGraph {
       const qkv = ops.linear(hidden, inProj.weight, inProj.bias, 3 * w, w, `${this.hint}_in`); // [N, 3W]
       [q, k, v] = ops.split(qkv, [w, w, w], 1) as [string, string, string];
     } else {
-      const rows = queryRowIndices(this.layout, queryRows);
       const kv = ops.linear(hidden, inProj.weight.subarray(w * w), inProj.bias.subarray(w), 2 * w, w, `${this.hint}_kv`); // [N, 2W]
       [k, v] = ops.split(kv, [w, w], 1) as [string, string];
-      q = ops.linear(ops.gatherRows(hidden, rows), inProj.weight.subarray(0, w * w), inProj.bias.subarray(0, w), w, w, `${this.hint}_q`); // [Nq, W]
-      residual = ops.gatherRows(x, rows); // [Nq, W]
+      q = ops.linear(this.selectRows(hidden, queryRows), inProj.weight.subarray(0, w * w), inProj.bias.subarray(0, w), w, w, `${this.hint}_q`); // [Nq, W]
+      residual = this.selectRows(x, queryRows); // [Nq, W]
     }
     const attended = this.attend(q, k, v, queryRows); // [Nq, W]
     const y = ops.add(residual, ops.linear(attended, outProj.weight, outProj.bias, w, w, `${this.hint}_out`));
@@ -409,7 +399,7 @@ export class ResidualBlockGraph {
     const { ops } = this;
     const p = this.layout.prefixLength;
     const { parts, forwards, prefixK, prefixV } = this.attentionForward(trace.q, trace.k, trace.v, queryRows);
-    const dOs = ops.split(dO, parts.map((part) => part.count * part.queries), 0);
+    const dOs = ops.split(dO, queryRows ? this.queryBlocks() : rowBlocks(this.layout), 0);
     const dqs: string[] = [];
     const dks: string[] = [];
     const dvs: string[] = [];
@@ -480,14 +470,41 @@ export class ResidualBlockGraph {
       const dHidden1 = ops.linearBackward(ops.concat([dq, dk, dv], 1), inProj.weight, 3 * w, w, `${this.hint}_in`); // [N, 3W] × [3W, W]
       return ops.add(dy, ops.layerNormBackward(trace.x, dHidden1, ln1, `${this.hint}_ln1`));
     }
-    const rows = queryRowIndices(this.layout, queryRows);
     const fromKv = ops.linearBackward(ops.concat([dk, dv], 1), inProj.weight.subarray(w * w), 2 * w, w, `${this.hint}_kv`); // [N, 2W] × [2W, W]
     const fromQ = ops.linearBackward(dq, inProj.weight.subarray(0, w * w), w, w, `${this.hint}_q`); // [Nq, W] × [W, W]
-    const dHidden1 = ops.scatterAddRows(fromKv, rows, fromQ); // [N, W]
-    return ops.scatterAddRows(ops.layerNormBackward(trace.x, dHidden1, ln1, `${this.hint}_ln1`), rows, dy);
+    const dHidden1 = ops.add(fromKv, this.placeRows(fromQ, queryRows)); // [N, W]
+    return ops.add(ops.layerNormBackward(trace.x, dHidden1, ln1, `${this.hint}_ln1`), this.placeRows(dy, queryRows));
   }
 
-  get rowCount(): number {
-    return this.rows;
+  /** Row counts of the query rows' blocks: one row per sequence of each group. */
+  private queryBlocks(): number[] {
+    const groups = this.layout.groups;
+    return groups.length === 1 ? [0] : groups.map(numericCount);
+  }
+
+  /** One row of every sequence: x [N, W] → [Nq, W], group by group; the prefix has no query rows. */
+  private selectRows(x: string, queryRows: readonly number[]): string {
+    const { ops, g, w } = this;
+    const blocks = ops.split(x, rowBlocks(this.layout), 0).slice(this.layout.prefixLength > 0 ? 1 : 0);
+    const rows = this.layout.groups.map((grp, gi) => {
+      const sequences = ops.reshape(blocks[gi]!, [-1, grp.length, w]); // [n·R, W] → [n, R, W]
+      return g.op('Gather', [sequences, g.constInt64([queryRows[gi]!], [], 'row')], { axis: 1 }); // [n, W]
+    });
+    return ops.concat(rows, 0);
+  }
+
+  /** The transpose of selectRows: rows [Nq, W] → [N, W], each at its sequence's query row, zeros elsewhere. */
+  private placeRows(rows: string, queryRows: readonly number[]): string {
+    const { ops, g, w } = this;
+    const p = this.layout.prefixLength;
+    const perGroup = ops.split(rows, this.queryBlocks(), 0);
+    const blocks = this.layout.groups.map((grp, gi) => {
+      const row = queryRows[gi]!;
+      const one = g.op('Unsqueeze', [perGroup[gi]!, g.constInt64([1])]); // [n, W] → [n, 1, W]
+      const padded = g.op('Pad', [one, g.constInt64([0, row, 0, 0, grp.length - row - 1, 0], [6], 'pads')]); // [n, R, W]
+      return ops.reshape(padded, [-1, w]); // [n·R, W]
+    });
+    if (p > 0) blocks.unshift(g.constFloat(new Float32Array(p * w), [p, w], `${this.hint}_zero_rows`)); // the prefix's rows: no query
+    return ops.concat(blocks, 0);
   }
 }

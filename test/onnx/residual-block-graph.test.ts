@@ -24,19 +24,21 @@ beforeAll(async () => {
 });
 
 /** Block output [B·L, W] (or [B, W] at queryRow) and d sum(out ⊙ U)/dx in ONNX Runtime. */
-async function onnxBlock(x: Float32Array, upstream: Float32Array, layout: RowLayout, queryRow: number | undefined) {
+async function onnxBlock(x: Float32Array, upstream: Float32Array, count: number, layout: RowLayout, queryRow: number | undefined) {
   const ort = await loadOrt();
   const [group] = layout.groups;
-  const n = group!.count * group!.length;
-  const outRows = queryRow === undefined ? n : group!.count;
+  const n = count * group!.length;
+  const outRows = queryRow === undefined ? n : count;
+  // A symbolic count leaves the row dimensions to the session's inputs.
+  const symbolic = typeof group!.count === 'string';
   const weights = new BlockWeights(stateDict, 'transformer.resblocks.0', W, ARCH.transformerHeads);
   const g = new OnnxGraph('block');
   const block = new ResidualBlockGraph(g, weights, layout, 'b');
-  const input = g.input('x', [n, W]);
+  const input = g.input('x', [symbolic ? 'rows' : n, W]);
   const options = { queryRows: queryRow === undefined ? undefined : [queryRow] };
   const { out, trace } = block.forward(input, options);
-  g.output(out, 'out', [outRows, W]);
-  g.output(block.backward(trace, g.input('d_out', [outRows, W]), options), 'dx', [n, W]);
+  g.output(out, 'out', [symbolic ? 'out_rows' : outRows, W]);
+  g.output(block.backward(trace, g.input('d_out', [symbolic ? 'out_rows' : outRows, W]), options), 'dx', [symbolic ? 'rows' : n, W]);
   const session = await createSession(g.toBytes(), { threads: 1 });
   try {
     const result = await session.run({ x: new ort.Tensor('float32', x, [n, W]), d_out: new ort.Tensor('float32', upstream, [outRows, W]) });
@@ -67,20 +69,21 @@ function tfjsBlock(x: Float32Array, upstream: Float32Array, count: number, lengt
 const random = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 7.1 + i * 1.37) * 0.8);
 
 describe('ResidualBlockGraph against the tfjs ResidualAttentionBlock', () => {
-  const cases: [string, boolean, number | undefined][] = [
-    ['ViT-style, no mask, every row', false, undefined],
-    ['ViT-style, no mask, class-token row only', false, 0],
-    ['causal, every row', true, undefined],
-    ['causal, one query row before the end', true, 3],
+  const cases: [string, boolean, number | undefined, boolean][] = [
+    ['ViT-style, no mask, every row', false, undefined, false],
+    ['ViT-style, no mask, class-token row only', false, 0, false],
+    ['ViT-style, symbolic view count, class-token row only', false, 0, true],
+    ['causal, every row', true, undefined, false],
+    ['causal, one query row before the end', true, 3, false],
   ];
-  for (const [name, causal, queryRow] of cases) {
+  for (const [name, causal, queryRow, symbolic] of cases) {
     it(`${name}: output and input gradient to 1e-4`, async () => {
       const count = 3;
       const length = 6;
       const x = random(count * length * W, 1);
       const upstream = random((queryRow === undefined ? count * length : count) * W, 2);
-      const layout: RowLayout = { prefixLength: 0, groups: [{ count, length }], causal };
-      const got = await onnxBlock(x, upstream, layout, queryRow);
+      const layout: RowLayout = { prefixLength: 0, groups: [{ count: symbolic ? 'views' : count, length }], causal };
+      const got = await onnxBlock(x, upstream, count, layout, queryRow);
       const want = tfjsBlock(x, upstream, count, length, causal, queryRow);
       expect(maxAbsDiff(got.out, want.out)).toBeLessThan(1e-4);
       expect(maxAbs(want.dx)).toBeGreaterThan(0);
