@@ -2,7 +2,7 @@
 // Times the ONNX Runtime text tower at RN50's text size (width 512, 8 heads, 12 layers, 77 tokens, E 1024) on
 // random weights: 200 ImageNet-A prompts, CoOp's 'end' layout with n_ctx 4, the exact shortcut plan. Prints one
 // JSON line: session creation, forward and forward+backward seconds (median of the repeats after a warm-up),
-// the RSS before creating the tower (weights on the host) and after the timed calls, and the process's peak RSS. Run each configuration in its own process so the peak is its own.
+// the RSS before creating the tower (weights on the host), after creating it and after the timed calls, and the process's peak RSS. Run each configuration in its own process so the peak is its own.
 // Usage: npm run build && node scripts/bench-onnx-text.mjs [threads=1] [saved|recompute] [repeats=3]
 import { initBackend } from '../dist/backend.js';
 import { IMAGENET_A_CLASSNAMES } from '../dist/model/imagenet-a.js';
@@ -75,6 +75,8 @@ const rssBeforeMb = rssMb();
 const t0 = performance.now();
 const tower = await OnnxTextTower.create(stateDict, arch, plan, { nCtx: 4, csc: false }, { threads, backward });
 const createSeconds = (performance.now() - t0) / 1000;
+globalThis.gc?.(); // with --expose-gc: count what the sessions hold, not garbage from building the graphs
+const rssCreatedMb = rssMb();
 const upstream = (f) => f.map((v, i) => Math.sin(i) * 1e-2 + v * 0);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -91,6 +93,7 @@ for (let r = 0; r < repeats; r++) {
   forward.push(await time(() => tower.textFeatures(ctx)));
   withGradient.push(await time(() => tower.textFeaturesWithGradient(ctx, upstream)));
 }
+globalThis.gc?.();
 const rssAfterMb = rssMb();
 await tower.dispose();
 const rows = plan.prefixLength + plan.groups.reduce((n, g) => n + g.classes.length * g.length, 0);
@@ -108,6 +111,7 @@ console.log(
     forward_all_s: forward.map((x) => +x.toFixed(3)),
     forward_backward_all_s: withGradient.map((x) => +x.toFixed(3)),
     rss_before_create_mb: rssBeforeMb,
+    rss_after_create_mb: rssCreatedMb,
     rss_after_calls_mb: rssAfterMb,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   }),

@@ -40,7 +40,7 @@ afterAll(() => {
 });
 
 describe('ONNX text tower against the tfjs tower at RN50 size (200 ImageNet-A prompts)', () => {
-  it('features to 1e-4 and d loss/d ctx to 1e-4 of its scale', async () => {
+  it('features to 1e-4 and d loss/d ctx to 1e-4 of its scale; 1 and 2 threads agree to 1e-6', async () => {
     const c = IMAGENET_A_CLASSNAMES.length;
     const e = RN50_TEXT_ARCH.embedDim;
     const upstream = Float32Array.from({ length: c * e }, (_, i) => Math.sin(0.37 * i + 1));
@@ -55,14 +55,26 @@ describe('ONNX text tower against the tfjs tower at RN50 size (200 ImageNet-A pr
 
     const plan = planPrompts(learner.slots, learner.eotIndex, learner.csc);
     expect(plan.prefixLength).toBe(5); // SOT + 4 context vectors, run once for all 200 classes
-    const onnx = await OnnxTextTower.create(stateDict, textArchOf(RN50_TEXT_ARCH), plan, { nCtx: 4, csc: false }, { threads: 2 });
+    const ctx = learner.ctx.dataSync() as Float32Array;
+    const create = (threads: number) => OnnxTextTower.create(stateDict, textArchOf(RN50_TEXT_ARCH), plan, { nCtx: 4, csc: false }, { threads });
+    const two = await create(2);
+    let first: { features: Float32Array; ctxGradient: Float32Array };
     try {
-      const { features, ctxGradient } = await onnx.textFeaturesWithGradient(learner.ctx.dataSync() as Float32Array, () => upstream);
-      expect(maxAbsDiff(features, reference.features)).toBeLessThan(1e-4);
+      first = await two.textFeaturesWithGradient(ctx, () => upstream);
+      expect(maxAbsDiff(first.features, reference.features)).toBeLessThan(1e-4);
       expect(maxAbs(reference.grad)).toBeGreaterThan(0);
-      expect(maxAbsDiff(ctxGradient, reference.grad) / maxAbs(reference.grad)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(first.ctxGradient, reference.grad) / maxAbs(reference.grad)).toBeLessThan(1e-4);
     } finally {
-      await onnx.dispose();
+      await two.dispose();
+    }
+    // The thread count only splits work: results agree to float32 noise.
+    const one = await create(1);
+    try {
+      const single = await one.textFeaturesWithGradient(ctx, () => upstream);
+      expect(maxAbsDiff(single.features, first.features)).toBeLessThan(1e-6);
+      expect(maxAbsDiff(single.ctxGradient, first.ctxGradient) / maxAbs(first.ctxGradient)).toBeLessThan(1e-6);
+    } finally {
+      await one.dispose();
     }
   });
 });
