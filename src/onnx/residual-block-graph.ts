@@ -228,8 +228,7 @@ export class GraphOps {
 
 /** One sequence group's (or the prefix's) slice of the attention, heads first. */
 interface AttentionPart {
-  /** Sequences (1 for the prefix), query rows and key rows of each. */
-  count: Dim;
+  /** Query rows and key rows of each sequence. */
   queries: number;
   keys: number;
   /** Additive mask [queries, keys] over own keys, or none. */
@@ -286,11 +285,10 @@ export class ResidualBlockGraph {
   private parts(queryRows: readonly number[] | undefined): AttentionPart[] {
     const { prefixLength: p, groups } = this.layout;
     const parts: AttentionPart[] = [];
-    if (p > 0 && !queryRows) parts.push({ count: 1, queries: p, keys: p, mask: this.mask(p, p, 0), afterPrefix: false });
+    if (p > 0 && !queryRows) parts.push({ queries: p, keys: p, mask: this.mask(p, p, 0), afterPrefix: false });
     groups.forEach((grp, gi) => {
       const row = queryRows?.[gi];
       parts.push({
-        count: grp.count,
         queries: row === undefined ? grp.length : 1,
         keys: grp.length,
         mask: row === undefined ? this.mask(grp.length, grp.length, 0) : this.mask(1, grp.length, row),
