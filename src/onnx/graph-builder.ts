@@ -144,7 +144,8 @@ export class OnnxGraph {
       opType,
       attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
     });
-    return outputs;
+    // A copy: the node keeps its own list, so a caller shifting or splicing the result cannot rewire the graph.
+    return [...outputs];
   }
 
   get nodeCount(): number {

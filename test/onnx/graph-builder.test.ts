@@ -27,6 +27,23 @@ describe('OnnxGraph', () => {
     }
   });
 
+  it("returns a copy of a node's outputs: changing the list does not change the node", async () => {
+    const g = new OnnxGraph('split');
+    const x = g.input('x', [4]);
+    const parts = g.opMulti('Split', [x, g.constInt64([1, 3])], 2, { axis: 0 });
+    const rest = parts[1]!;
+    parts.shift();
+    g.output(rest, 'rest', [3]);
+    const ort = await loadOrt();
+    const session = await createSession(g.toBytes(), { threads: 1 });
+    try {
+      const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [4]) });
+      expect(Array.from(out.rest!.data as Float32Array)).toEqual([2, 3, 4]);
+    } finally {
+      await session.release();
+    }
+  });
+
   it('refuses a value defined twice and an initializer of the wrong size', () => {
     const g = new OnnxGraph('bad');
     g.input('x', [1]);
