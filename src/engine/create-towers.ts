@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { initBackend, type BackendInfo } from '../backend.js';
 import { TptError } from '../errors.js';
+import { ONNX_ENGINE } from '../onnx/onnx-towers.js';
 import type { ModelWeights } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
 import type { BackendChoice, TfjsBackendChoice } from './choices.js';
@@ -33,11 +34,10 @@ export interface NativeEngineEntry {
 }
 
 /**
- * Native engines by backend choice. ONNX Runtime is its entry: `onnxruntime: { select, create }` over
- * src/onnx/ (createOnnxTowers); without an entry, `--backend onnxruntime` is ENGINE_UNAVAILABLE and `auto`
- * falls back to tfjs.
+ * Native engines by backend choice: ONNX Runtime (src/onnx/). Its runtime loads only when selected; when it
+ * cannot load, `--backend onnxruntime` is ENGINE_UNAVAILABLE and `auto` falls back to tfjs with the reason.
  */
-export const NATIVE_ENGINES: Partial<Record<'onnxruntime', NativeEngineEntry>> = {};
+export const NATIVE_ENGINES: Partial<Record<'onnxruntime', NativeEngineEntry>> = { onnxruntime: ONNX_ENGINE };
 
 /** The engine a choice resolved to; `towers()` builds them. */
 export interface SelectedEngine {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { createClipTowers, NATIVE_ENGINES, selectEngine, tfjsEngineInfo } from '../../src/engine/create-towers.js';
 import { TfjsClipTowers } from '../../src/engine/tfjs-towers.js';
+import { TptError } from '../../src/errors.js';
 import { LOSSES } from '../../src/losses/registry.js';
 import { clipLogits } from '../../src/model/logits.js';
 import { createPromptSetup, type PromptSetup } from '../../src/model/prompt-setup.js';
@@ -99,11 +100,28 @@ describe('engine registry', () => {
     await built.towers.dispose();
   });
 
-  // Only while the build has no ONNX Runtime entry (it is added with src/onnx/onnx-towers.ts).
-  it.skipIf(NATIVE_ENGINES.onnxruntime !== undefined)('onnxruntime without its engine entry is ENGINE_UNAVAILABLE; auto falls back to tfjs and says why', async () => {
-    await expect(selectEngine('onnxruntime')).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE', hint: expect.stringMatching(/--backend/) });
-    const auto = await selectEngine('auto');
-    expect(auto.info.engine).toBe('tfjs');
-    expect(auto.fallbacks).toEqual([expect.stringMatching(/^onnxruntime: /)]);
+  it('auto prefers the native engine when it loads', async () => {
+    const auto = await selectEngine('auto', { threads: 1 });
+    expect(auto.info).toMatchObject({ engine: 'onnxruntime', provider: 'cpu', gpu: false });
+    expect(auto.info.detail).toMatch(/^onnxruntime-node \d+\.\d+\.\d+ \(CPU, 1 thread\)$/);
+    expect(auto.fallbacks).toEqual([]);
+  });
+
+  it('a native engine that cannot load is ENGINE_UNAVAILABLE when asked for; auto falls back to tfjs and says why', async () => {
+    const real = NATIVE_ENGINES.onnxruntime!;
+    NATIVE_ENGINES.onnxruntime = {
+      ...real,
+      select: async () => {
+        throw new TptError('ENGINE_UNAVAILABLE', 'onnxruntime-node could not be loaded: simulated broken install', { hint: 'Reinstall, or use --backend wasm.' });
+      },
+    };
+    try {
+      await expect(selectEngine('onnxruntime')).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE', hint: expect.stringMatching(/--backend/) });
+      const auto = await selectEngine('auto');
+      expect(auto.info.engine).toBe('tfjs');
+      expect(auto.fallbacks).toEqual(['onnxruntime: onnxruntime-node could not be loaded: simulated broken install']);
+    } finally {
+      NATIVE_ENGINES.onnxruntime = real;
+    }
   });
 });

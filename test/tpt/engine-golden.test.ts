@@ -5,8 +5,9 @@ import { initBackend } from '../../src/backend.js';
 import { decodeNpy } from '../../src/data/npy.js';
 import type { LossName } from '../../src/losses/names.js';
 import type { LossContext } from '../../src/losses/types.js';
-import { tfjsEngineInfo } from '../../src/engine/create-towers.js';
-import { TfjsClipTowers } from '../../src/engine/tfjs-towers.js';
+import type { BackendChoice } from '../../src/engine/choices.js';
+import { selectEngine } from '../../src/engine/create-towers.js';
+import type { ClipTowers } from '../../src/engine/towers.js';
 import { createPromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { TestTimeTuner, type SampleViews } from '../../src/tta/engine.js';
@@ -16,6 +17,7 @@ import { loadClipWeights } from '../../src/weights/load.js';
  * The whole per-sample TPT step against PyTorch (scripts/fixtures/make_tpt_goldens.py, the seed's loop on the
  * tiny CLIP with CoOp's ctx): for each of the ten losses the loss value, the base logits and the tuned logits
  * agree to 2e-3, and so do the two-step cases (measured: ≤ 2.4e-5; run with TPT_GOLDEN_REPORT=1 to print them).
+ * Both engines run every case: tfjs on wasm (the reference) and ONNX Runtime (the native engine).
  */
 
 interface GoldenCase {
@@ -38,7 +40,6 @@ const FIXTURES = 'test/fixtures/tpt';
 const golden = JSON.parse(readFileSync(`${FIXTURES}/cases.json`, 'utf8')) as Golden;
 const TOLERANCE = 2e-3;
 
-let towers: TfjsClipTowers;
 let views: Float32Array; // [32, 64, 64, 3] NHWC
 let size: number;
 
@@ -56,8 +57,16 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-beforeAll(async () => {
-  const backend = await initBackend('wasm');
+beforeAll(() => {
+  const npy = decodeNpy(readFileSync(`${FIXTURES}/views.npy`));
+  if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
+  const [n, , s] = npy.shape as [number, number, number, number];
+  size = s;
+  views = nchwToNhwc(npy.data, n, s);
+});
+
+async function goldenTowers(engine: BackendChoice): Promise<ClipTowers> {
+  const selected = await selectEngine(engine, { threads: 2 });
   const weights = await loadClipWeights(golden.model.weights, { coop: golden.model.coop });
   const classnames = JSON.parse(readFileSync(golden.model.classnames, 'utf8')) as string[];
   const setup = createPromptSetup(weights, await loadTokenizer(), classnames, {
@@ -65,12 +74,15 @@ beforeAll(async () => {
     ctxInit: golden.model.ctx_init,
     classTokenPosition: golden.model.class_token_position,
   });
-  towers = TfjsClipTowers.create(weights, setup, tfjsEngineInfo(backend));
-  const npy = decodeNpy(readFileSync(`${FIXTURES}/views.npy`));
-  if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
-  const [n, , s] = npy.shape as [number, number, number, number];
-  size = s;
-  views = nchwToNhwc(npy.data, n, s);
+  return selected.create(weights, setup);
+}
+
+describe.each(['wasm', 'onnxruntime'] as const)('engine %s', (engine) => {
+let towers: ClipTowers;
+
+beforeAll(async () => {
+  towers = await goldenTowers(engine);
+  expect(towers.info.engine).toBe(engine === 'wasm' ? 'tfjs' : 'onnxruntime');
 });
 
 afterAll(async () => {
@@ -99,7 +111,7 @@ describe('TPT per-sample step vs the PyTorch reference (tiny CLIP)', () => {
     const ctxDiff = maxAbsDiff(tuner.context, c.expected.ctx_after.values);
     expect(ctxDiff).toBeLessThan(1e-4);
     if (process.env.TPT_GOLDEN_REPORT) {
-      process.stdout.write(`${c.name}: |Δloss| ${Math.abs(outcome.loss - c.expected.loss.at(-1)!).toExponential(2)} |Δbase| ${maxAbsDiff(outcome.baseLogits, c.expected.base_logits).toExponential(2)} |Δtpt| ${maxAbsDiff(outcome.tptLogits, c.expected.tpt_logits).toExponential(2)} |Δctx| ${ctxDiff.toExponential(2)}\n`);
+      process.stdout.write(`${engine} ${c.name}: |Δloss| ${Math.abs(outcome.loss - c.expected.loss.at(-1)!).toExponential(2)} |Δbase| ${maxAbsDiff(outcome.baseLogits, c.expected.base_logits).toExponential(2)} |Δtpt| ${maxAbsDiff(outcome.tptLogits, c.expected.tpt_logits).toExponential(2)} |Δctx| ${ctxDiff.toExponential(2)}\n`);
     }
     if (c === golden.cases[0]) {
       // The next sample starts from the initial context and a fresh optimizer: the same views give the same result.
@@ -109,4 +121,5 @@ describe('TPT per-sample step vs the PyTorch reference (tiny CLIP)', () => {
       expect(tf.memory().numTensors).toBe(tensorsBefore);
     }
   });
+});
 });
