@@ -10,7 +10,7 @@ import { decodeImage } from '../data/image.js';
 import { Rng } from '../data/rng.js';
 import { drawSyntheticImage, SHAPE_KINDS } from '../demo/synthetic-image.js';
 import { TptError } from '../errors.js';
-import { LOSSES } from '../losses/registry.js';
+import { assertLossConfig } from '../losses/registry.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
@@ -101,10 +101,7 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
     },
     'bench settings',
   );
-  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
-  if (problem) {
-    throw new TptError('BENCH_OPTIONS', `--views ${options.views}: ${problem}`, { hint: 'Use at least 10 views (defaultTPT keeps int(0.1·views) of them).' });
-  }
+  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
   return config;
 }
 

@@ -1,5 +1,5 @@
 import { TptError } from '../errors.js';
-import { LOSSES } from '../losses/registry.js';
+import { assertLossConfig } from '../losses/registry.js';
 import type { LossContext } from '../losses/types.js';
 import type { TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
@@ -35,10 +35,5 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   if (config.shard !== null) parseShard(config.shard);
-  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCountFor(config));
-  if (typeof problem === 'string' && problem.length > 0) {
-    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, {
-      hint: 'Raise selection_p_all / selection_p_patch or the number of views (n_aug, n_patches), or choose another loss.',
-    });
-  }
+  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
 }

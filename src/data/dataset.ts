@@ -278,7 +278,7 @@ export async function openImageNetA(root: string, options: OpenOptions = {}): Pr
     const onlyPartial = fatal.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class');
     const present = dataset.classes.filter((c) => c.images > 0).length;
     throw new TptError(
-      'DATASET_INVALID',
+      'DATASET_NOT_USABLE',
       `${root} is not a usable ImageNet-A folder (${present} of 200 classes have images):\n${describeProblems(fatal)}`,
       {
         hint: onlyPartial

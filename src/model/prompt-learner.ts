@@ -90,7 +90,7 @@ export class PromptLearner {
       this.promptPrefix = text;
     } else {
       if (!Number.isInteger(nCtx) || nCtx < 1) {
-        throw new TptError('N_CTX', `n_ctx must be a positive integer, got ${nCtx}`, { hint: 'Set n_ctx to the CoOp context length (4 for the seed).' });
+        throw new TptError('CONFIG_INVALID', `n_ctx must be a positive integer, got ${nCtx}`, { hint: 'Set n_ctx to the CoOp context length (4 for the seed).' });
       }
       const shape = this.csc ? [nCls, nCtx, width] : [nCtx, width];
       initial = tf.tidy(() => tf.randomNormal(shape, 0, 0.02, 'float32', options.seed ?? 0).dataSync() as Float32Array);

@@ -124,7 +124,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
       const differing = differingResultKeys(previous.config as unknown as Record<string, unknown>, config);
       if (differing.length > 0) {
         throw new TptError(
-          'RUN_CONFIG_MISMATCH',
+          'RUN_FOLDER_MISMATCH',
           `${dir} holds a run with different settings (${describeDifference(differing, previous.config as unknown as Record<string, unknown>, config)})`,
           { hint: 'Add --fresh to start that run over (its results are deleted), or set another run_name / out_dir to keep both.' },
         );

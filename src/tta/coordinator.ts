@@ -10,7 +10,7 @@ import type { TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openImageNetA } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { LOSSES } from '../losses/registry.js';
+import { assertLossConfig } from '../losses/registry.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
@@ -79,21 +79,14 @@ export function configJsonText(config: TptConfig): string {
   return pythonJsonDumps(Object.fromEntries(entries) as PyJson, 4);
 }
 
-/** The loss checked against the augmenter's actual view count (the config check used the formula). */
-function checkViewCount(config: TptConfig, viewCount: number): void {
-  const problem = LOSSES[config.loss].validate(lossContextOf(config), viewCount);
-  if (problem) {
-    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, { hint: 'Change the loss, or the augmenter settings (n_aug, n_patches).' });
-  }
-}
-
 export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
   const reporter = options.reporter ?? silentReporter;
   const backend = await initBackend(config.backend);
   const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
   const augmenter = createAugmenter(config, config.image_size);
-  checkViewCount(config, augmenter.viewCount());
+  // The augmenter's actual view count (the config check used the formula).
+  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
   const loaded = await loadTuner(config);
   let processor: SampleProcessor | undefined;
   try {

@@ -128,7 +128,7 @@ describe('loadConfig', () => {
   it('refuses a loss whose selection keeps no view, before the run', () => {
     // 4 views × 0.1 → int(0.4) = 0 rows kept.
     const e = errorOf(() => loadConfig(undefined, ['n_aug=3', 'selection_p_all=0.1']));
-    expect(e.message).toMatch(/^config: loss defaultTPT: selection_p_all=0.1 keeps int\(4·0.1\) = 0 of the 4 views/);
+    expect(e.message).toMatch(/^config: loss defaultTPT cannot run with 4 views per image: selection_p_all=0.1 keeps int\(4·0.1\) = 0 of the 4 views/);
     expect(e.hint).toMatch(/selection_p_all/);
   });
 

@@ -66,7 +66,7 @@ describe('openImageNetA / scanImageNetA', () => {
   });
 
   it('refuses a partial folder unless allowPartial, naming missing and empty classes by wnid and name', async () => {
-    const e = await expectTptError(openImageNetA(root), 'DATASET_INVALID', /n01558993.*American robin/);
+    const e = await expectTptError(openImageNetA(root), 'DATASET_NOT_USABLE', /n01558993.*American robin/);
     expect(e.message).toMatch(/n01534433.*junco.*no image files/);
     expect(e.message).toMatch(/and \d+ more like it/);
     expect(e.hint).toMatch(/allow_partial_dataset/);
@@ -97,7 +97,7 @@ describe('openImageNetA / scanImageNetA', () => {
     const mixed = await tempDir('mixed');
     cleanup.push(mixed);
     await writeFiles(mixed, { 'n01498041/a.png': await tinyImage('png'), 'n01440764/t.png': await tinyImage('png') });
-    await expectTptError(openImageNetA(mixed, { allowPartial: true }), 'DATASET_INVALID', /n01440764.*outside ImageNet-A/);
+    await expectTptError(openImageNetA(mixed, { allowPartial: true }), 'DATASET_NOT_USABLE', /n01440764.*outside ImageNet-A/);
   });
 
   it('accepts a complete folder without allowPartial', async () => {
