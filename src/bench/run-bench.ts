@@ -169,7 +169,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   options = { ...options, workers: resolveWorkerCount(options.workers, backend) };
   const config = benchConfig(options, backend.name);
   const setupStart = performance.now();
-  const size = config.image_size;
+  const size = benchArchSize(options.arch).inputResolution;
   const augmenter = createAugmenter(config, size);
   const jpegs = await syntheticJpegs(options.samples, options.seed, options.imageWidth ?? 500, options.imageHeight ?? 375);
   const processor = await startProcessor(config, options, backend.name);

@@ -33,6 +33,8 @@ export interface RunSummary {
   backend: string;
   workers: number;
   updated: string;
+  /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
+  interrupted_by?: string;
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
@@ -49,6 +51,8 @@ export interface SummaryContext {
   backend: string;
   workers: number;
   now?: Date;
+  /** The signal that stopped the run, if one did. */
+  interruptedBy?: string;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -72,6 +76,7 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     backend: context.backend,
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
+    ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
@@ -14,7 +15,9 @@ import { assertLossConfig } from '../losses/registry.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
-import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
+import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
+import { lockRunFolder, type RunLock } from '../run/run-lock.js';
+import { runFolderWriteError } from '../run/write-failure.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
 import { archLabel, loadTuner, type LoadedTuner } from './model-loader.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
@@ -55,13 +58,16 @@ async function defaultProcessor(config: TptConfig, backend: BackendInfo, loaded:
 export interface RunTptOptions {
   /** Start over: delete the folder's earlier results of this config. */
   fresh?: boolean;
-  /** Stop taking new samples once aborted; samples in flight finish and are written. */
+  /** Stop taking new samples once aborted; samples in flight finish and are written. A string reason (the
+   * signal's name, "SIGTERM") is recorded as summary.json's interrupted_by. */
   signal?: AbortSignal;
   /** Stop (as if interrupted) after this many positions in this process. */
   stopAfter?: number;
   reporter?: RunReporter;
   /** summary.json is rewritten at most this often during the run (and always at the end). Default 10 s. */
   summaryEverySeconds?: number;
+  /** Heartbeat age after which another process's run-folder lock counts as abandoned (default 60 s; TPT_LOCK_STALE_MS). */
+  lockStaleMs?: number;
   /** Replaces the in-thread processor (worker threads plug in here). */
   createProcessor?: (config: TptConfig, loaded: LoadedTuner) => Promise<SampleProcessor> | SampleProcessor;
 }
@@ -84,114 +90,163 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const backend = await initBackend(config.backend);
   const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
-  const augmenter = createAugmenter(config, config.image_size);
-  // The augmenter's actual view count (the config check used the formula).
-  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
   const loaded = await loadTuner(config);
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
-    const start = donePrefix(plan, folder.samples, folder.skipped);
-
-    if (start === plan.length && folder.previousSummary?.finished) {
-      const summary = summarizeRecords(folder.samples, {
-        runName: folder.name,
-        finished: true,
-        samplesTotal: plan.length,
-        filesSkipped: folder.skipped.length,
-        elapsedSeconds: folder.previousSummary.elapsed_seconds,
-        timedSamples: plan.length,
-        backend: folder.previousSummary.backend,
-        workers: folder.previousSummary.workers,
-      });
-      reporter.end('already-finished', summary, folder.dir, config.out_dir);
-      return { status: 'already-finished', dir: folder.dir, summary };
+    // image_size null (the default) is the weights' input resolution; loadTuner refused any other size.
+    const augmenter = createAugmenter(config, config.image_size ?? loaded.weights.arch.imageResolution);
+    // The augmenter's actual view count (the config check used the formula).
+    assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
+    // The lock comes first: nothing in the folder is read or written while another process holds it.
+    const { dir } = runFolderPath(config);
+    let lock: RunLock;
+    try {
+      mkdirSync(dir, { recursive: true });
+      lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    } catch (error) {
+      throw runFolderWriteError(error, dir) ?? error;
+    }
+    let samplesSaved = 0;
+    try {
+      return await runLocked(lock);
+    } catch (error) {
+      throw runFolderWriteError(error, dir, samplesSaved) ?? error;
+    } finally {
+      lock.release();
     }
 
-    // Started only now, so that a refused or already finished run starts no worker threads.
-    processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
+    async function runLocked(lock: RunLock): Promise<RunTptResult> {
+      const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
+      samplesSaved = folder.samples.length;
+      const start = donePrefix(plan, folder.samples, folder.skipped);
 
-    // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
-    // whose line was never written); this session writes them again, so drop them rather than duplicate.
-    if (start === 0) removeEventFiles(folder.dir);
-    const log = createRunLogger(join(folder.dir, RUN_FILES.log));
-    try {
-      const prefetcher = new ViewPrefetcher(
-        plan,
-        (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
-        config.num_workers,
-        start,
-      );
-      const session = new RunSession({
-        config,
-        folder,
-        plan,
-        start,
-        backend: backend.name,
-        processor,
-        prefetcher,
-        log,
-        reporter,
-        signal: options.signal,
-        stopAfter: options.stopAfter,
-        summaryEverySeconds: options.summaryEverySeconds ?? 10,
-      });
-      const configText = configJsonText(config);
-      const weightsArch = archLabel(loaded.weights.arch);
-      if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
-      // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
-      // the run (same values, so TensorBoard shows one session).
-      if (start === 0) session.events.addText('Config', configText);
-      session.tracker.startHparamsSession(config);
-      log.logger.info(
-        { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
-        folder.resumed ? 'run resumed' : 'run started',
-      );
-      reporter.banner({
-        runDir: folder.dir,
-        resumed: folder.resumed,
-        alreadyDone: start,
-        total: plan.length,
-        seed: config.seed,
-        backend: backend.detail,
-        weights: `${config.clip_weights} (${loaded.weights.source})`,
-        arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
-        coop:
-          config.coop_weight_path !== ''
-            ? config.coop_weight_path
-            : loaded.weights.coopCtx
-              ? `the context stored in ${config.clip_weights}`
-              : `none (ctx_init "${config.ctx_init}")`,
-        vocabulary: loaded.vocabulary,
-        dataset: {
-          root: dataset.root,
-          samples: dataset.samples.length,
-          classes: dataset.classes.filter((c) => c.present).length,
-          complete: dataset.complete,
-        },
-        shard: config.shard,
-        configJson: configText,
-      });
-      session.writeSummary(false);
-
-      let complete = false;
-      try {
-        complete = await session.run();
-      } catch (e) {
-        session.close(false);
-        log.logger.error({ error: String(e) }, 'run failed');
-        throw e;
+      if (start === plan.length && folder.previousSummary?.finished) {
+        const summary = summarizeRecords(folder.samples, {
+          runName: folder.name,
+          finished: true,
+          samplesTotal: plan.length,
+          filesSkipped: folder.skipped.length,
+          elapsedSeconds: folder.previousSummary.elapsed_seconds,
+          timedSamples: plan.length,
+          backend: folder.previousSummary.backend,
+          workers: folder.previousSummary.workers,
+        });
+        reporter.end('already-finished', summary, folder.dir, config.out_dir);
+        return { status: 'already-finished', dir: folder.dir, summary };
       }
-      const summary = session.close(complete);
-      log.logger.info({ summary, doneThisSession: session.positionsDoneThisSession }, complete ? 'run finished' : 'run stopped before the end');
-      const status: RunStatus = complete ? 'finished' : 'interrupted';
-      reporter.end(status, summary, folder.dir, config.out_dir);
-      return { status, dir: folder.dir, summary };
-    } finally {
-      log.close();
+
+      // Started only now, so that a refused or already finished run starts no worker threads.
+      processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
+
+      // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
+      // whose line was never written); this session writes them again, so drop them rather than duplicate.
+      if (start === 0) removeEventFiles(folder.dir);
+      const log = createRunLogger(join(folder.dir, RUN_FILES.log));
+      try {
+        const prefetcher = new ViewPrefetcher(
+          plan,
+          (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+          config.num_workers,
+          start,
+        );
+        const stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
+        const session = new RunSession({
+          config,
+          folder,
+          plan,
+          start,
+          backend: backend.name,
+          processor,
+          prefetcher,
+          log,
+          reporter,
+          signal: stop,
+          onSampleSaved: () => {
+            samplesSaved += 1;
+          },
+          stopAfter: options.stopAfter,
+          summaryEverySeconds: options.summaryEverySeconds ?? 10,
+        });
+        const configText = configJsonText(config);
+        const weightsArch = archLabel(loaded.weights.arch);
+        if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
+        // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
+        // the run (same values, so TensorBoard shows one session).
+        if (start === 0) session.events.addText('Config', configText);
+        session.tracker.startHparamsSession(config);
+        log.logger.info(
+          { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
+          folder.resumed ? 'run resumed' : 'run started',
+        );
+        for (const repair of folder.repairs) log.logger.warn(repair, 'cut a torn record off the end of a file (a run stopped mid-write)');
+        reporter.banner({
+          runDir: folder.dir,
+          resumed: folder.resumed,
+          alreadyDone: start,
+          total: plan.length,
+          seed: config.seed,
+          backend: backend.detail,
+          weights: `${config.clip_weights} (${loaded.weights.source})`,
+          arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
+          coop:
+            config.coop_weight_path !== ''
+              ? config.coop_weight_path
+              : loaded.weights.coopCtx
+                ? `the context stored in ${config.clip_weights}`
+                : `none (ctx_init "${config.ctx_init}")`,
+          vocabulary: loaded.vocabulary,
+          dataset: {
+            root: dataset.root,
+            samples: dataset.samples.length,
+            classes: dataset.classes.filter((c) => c.present).length,
+            complete: dataset.complete,
+          },
+          shard: config.shard,
+          configJson: configText,
+        });
+        session.writeSummary(false);
+
+        let complete = false;
+        try {
+          complete = await session.run();
+        } catch (e) {
+          // Best effort: on a full disk these writes fail too, and the first failure is the one to report.
+          try {
+            session.close(false);
+            log.logger.error({ error: String(e) }, 'run failed');
+          } catch {
+            // the records written so far are whole; summary.json is rebuilt from them on resume
+          }
+          throw e;
+        }
+        if (lock.lostReason !== undefined) {
+          // Another process may own the folder now: write nothing more into it.
+          session.abandon();
+          throw new TptError('RUN_LOCKED', `lost the lock of ${folder.dir} (${lock.lostReason.message}); stopped after ${samplesSaved} saved samples`, {
+            hint: 'Another process may have taken the folder over. Check that no two runs share it, then run the command again to resume.',
+          });
+        }
+        const interruptedBy = complete ? undefined : signalName(options.signal);
+        const summary = session.close(complete, interruptedBy);
+        log.logger.info(
+          { summary, doneThisSession: session.positionsDoneThisSession, ...(interruptedBy ? { interruptedBy } : {}) },
+          complete ? 'run finished' : 'run stopped before the end',
+        );
+        const status: RunStatus = complete ? 'finished' : 'interrupted';
+        reporter.end(status, summary, folder.dir, config.out_dir);
+        return { status, dir: folder.dir, summary };
+      } finally {
+        log.close();
+      }
     }
   } finally {
     await processor?.close();
     loaded.dispose();
   }
+}
+
+/** The signal that aborted the run ("SIGINT", "SIGTERM": the abort reason the CLI gives), if any. */
+function signalName(signal: AbortSignal | undefined): string | undefined {
+  if (signal?.aborted !== true) return undefined;
+  return typeof signal.reason === 'string' ? signal.reason : 'abort';
 }

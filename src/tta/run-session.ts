@@ -47,6 +47,8 @@ export interface SessionInputs {
   log: RunLogger;
   reporter: RunReporter;
   signal: AbortSignal | undefined;
+  /** Called once a sample's line is whole in samples.jsonl (the count a failure message reports). */
+  onSampleSaved?: () => void;
   stopAfter: number | undefined;
   summaryEverySeconds: number;
 }
@@ -81,9 +83,10 @@ export class RunSession {
     this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
   }
 
-  summary(finished: boolean): RunSummary {
+  summary(finished: boolean, interruptedBy?: string): RunSummary {
     const totals = this.tracker.summary();
     return buildRunSummary(totals, {
+      ...(interruptedBy !== undefined ? { interruptedBy } : {}),
       runName: this.inputs.folder.name,
       finished,
       samplesTotal: this.inputs.plan.length,
@@ -95,8 +98,8 @@ export class RunSession {
     });
   }
 
-  writeSummary(finished: boolean): RunSummary {
-    const summary = this.summary(finished);
+  writeSummary(finished: boolean, interruptedBy?: string): RunSummary {
+    const summary = this.summary(finished, interruptedBy);
     writeJsonAtomic(join(this.inputs.folder.dir, RUN_FILES.summary), summary);
     this.lastSummaryWrite = performance.now();
     return summary;
@@ -145,16 +148,50 @@ export class RunSession {
     return this.ordered.emittedUpTo === plan.length;
   }
 
-  /** Ends the session: final TensorBoard summaries when the list is complete, then closes every file. */
-  close(complete: boolean): RunSummary {
+  /**
+   * Ends the session: final TensorBoard summaries when the list is complete, then closes every file and
+   * writes summary.json (with `interruptedBy`, the signal that stopped it). Every file is closed even when
+   * one fails (a full disk); the first failure is passed on.
+   */
+  close(complete: boolean, interruptedBy?: string): RunSummary {
+    let failure: { error: unknown } | undefined;
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
     if (complete) {
-      this.tracker.writeInfo();
-      this.tracker.endHparamsSession({ status: 'success' });
+      attempt(() => {
+        this.tracker.writeInfo();
+        this.tracker.endHparamsSession({ status: 'success' });
+      });
     }
-    this.events.close();
-    this.samplesOut.close();
-    this.skippedOut.close();
-    return this.writeSummary(complete);
+    this.closeFiles(attempt);
+    let summary: RunSummary | undefined;
+    attempt(() => {
+      summary = this.writeSummary(complete, interruptedBy);
+    });
+    if (failure !== undefined) throw failure.error;
+    return summary!;
+  }
+
+  /** Closes the files and writes nothing more (the folder's lock was lost to another process). */
+  abandon(): void {
+    this.closeFiles((step) => {
+      try {
+        step();
+      } catch {
+        // nothing more is written here
+      }
+    });
+  }
+
+  private closeFiles(attempt: (step: () => void) => void): void {
+    attempt(() => this.events.close());
+    attempt(() => this.samplesOut.close());
+    attempt(() => this.skippedOut.close());
   }
 
   private emit(finished: Finished): void {
@@ -182,6 +219,7 @@ export class RunSession {
       };
       this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
       this.samplesOut.append(record);
+      this.inputs.onSampleSaved?.();
       log.logger.info(
         { index: record.index, file: record.file, target: record.target, base: record.base.pred, tpt: record.tpt.pred, loss: record.loss, change: record.change },
         'sample',

@@ -1,0 +1,48 @@
+import { TptError } from '../errors.js';
+
+/**
+ * Write failures the environment causes (a full disk, a quota, a read-only or foreign-owned folder): they
+ * are expected on shared and quota'd cluster file systems, so they end a run with one line saying what is
+ * saved and what to do, never with a stack trace.
+ */
+const WRITE_FAILURES = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+} as const;
+
+type WriteFailureCode = keyof typeof WRITE_FAILURES;
+
+/** The errno code of a write failure, looking through a TptError's cause (e.g. EVENTS_OPEN). */
+export function writeFailureCode(error: unknown): WriteFailureCode | undefined {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && Object.prototype.hasOwnProperty.call(WRITE_FAILURES, code)) return code as WriteFailureCode;
+  }
+  return undefined;
+}
+
+const WHAT_TO_DO: Record<WriteFailureCode, string> = {
+  ENOSPC: 'Free space on that disk (or set out_dir to a larger one), then run the same command again to resume.',
+  EDQUOT: 'Free space within your quota (or set out_dir elsewhere), then run the same command again to resume.',
+  EACCES: 'Make the folder writable for this user (or set out_dir elsewhere), then run the same command again to resume.',
+  EPERM: 'Make the folder writable for this user (or set out_dir elsewhere), then run the same command again to resume.',
+  EROFS: 'Set out_dir to a writable file system (or remount it read-write), then run the same command again to resume.',
+};
+
+/**
+ * RUN_FOLDER_WRITE for a failed write in `dir`, or undefined when `error` is no write failure.
+ * `samplesSaved` counts the samples whose lines are whole in samples.jsonl (left out when not known yet).
+ */
+export function runFolderWriteError(error: unknown, dir: string, samplesSaved?: number): TptError | undefined {
+  const code = writeFailureCode(error);
+  if (code === undefined) return undefined;
+  const saved =
+    samplesSaved === undefined ? '' : `; ${samplesSaved} sample${samplesSaved === 1 ? ' is' : 's are'} saved there and every file holds whole records`;
+  return new TptError('RUN_FOLDER_WRITE', `cannot write the run folder ${dir}: ${WRITE_FAILURES[code]} (${code})${saved}`, {
+    hint: WHAT_TO_DO[code],
+    cause: error,
+  });
+}
