@@ -178,6 +178,28 @@ export class EventWriter {
     this.lastFlush = Date.now();
   }
 
+  /**
+   * Flushes, then returns the file's length: the point `rollback` returns to. A caller that writes a step's
+   * records here and another record elsewhere (samples.jsonl) rolls the step back when that other write
+   * fails, so a resumed run writes the step once, not twice.
+   */
+  mark(): number {
+    this.flush();
+    return this.length;
+  }
+
+  /** Drops everything written or queued since `mark` (best effort: a failure leaves the records in place). */
+  rollback(mark: number): void {
+    this.queue = [];
+    if (this.fd === null || mark >= this.length) return;
+    try {
+      fs.ftruncateSync(this.fd, mark);
+      this.length = mark;
+    } catch {
+      // the records stay: whole, and only repeated by the resumed run
+    }
+  }
+
   close(): void {
     if (this.fd === null) return;
     const fd = this.fd;

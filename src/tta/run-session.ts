@@ -199,6 +199,7 @@ export class RunSession {
     const { sample } = finished;
     if (finished.kind === 'sample') {
       const { outcome } = finished;
+      const eventsMark = this.events.mark();
       const metrics = this.tracker.update({
         step: sample.index,
         target: sample.target,
@@ -217,8 +218,14 @@ export class RunSession {
         change: metrics.change,
         ...(config.save_logits ? { base_logits: Array.from(outcome.baseLogits), tpt_logits: Array.from(outcome.tptLogits) } : {}),
       };
-      this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
-      this.samplesOut.append(record);
+      try {
+        this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
+        this.samplesOut.append(record);
+      } catch (error) {
+        // No line, so the step is not done: its scalars go too, or the resumed run would write them twice.
+        this.events.rollback(eventsMark);
+        throw error;
+      }
       this.inputs.onSampleSaved?.();
       log.logger.info(
         { index: record.index, file: record.file, target: record.target, base: record.base.pred, tpt: record.tpt.pred, loss: record.loss, change: record.change },
