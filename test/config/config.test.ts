@@ -19,7 +19,7 @@ const SEED_DEFAULT_ARGS = {
 
 const ADDED_DEFAULTS = {
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
-  save_logits: false, allow_partial_dataset: false, image_size: 224, shard: null,
+  save_logits: false, allow_partial_dataset: false, image_size: null, shard: null,
 };
 
 function writeConfig(content: unknown): string {
@@ -118,6 +118,13 @@ describe('loadConfig', () => {
       'config: selection_p_all: expected a number from 0 to 1, got 2',
       'config: shard: must look like "i/n" with 0 ≤ i < n, e.g. "0/4", got "1-4"',
     ]);
+  });
+
+  it("leaves image_size null (the weights' resolution) unless set, and still checks a set value", () => {
+    expect(loadConfig(undefined, []).image_size).toBeNull();
+    expect(loadConfig(undefined, ['image_size=288']).image_size).toBe(288);
+    expect(loadConfig(undefined, ['image_size=null']).image_size).toBeNull();
+    expect(errorOf(() => loadConfig(undefined, ['image_size=0'])).code).toBe('CONFIG_INVALID');
   });
 
   it('refuses batch_size other than 1 with the reason', () => {

@@ -11,7 +11,8 @@ import { frameRecord } from '../../src/metrics/tfevents.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord } from '../../src/run/records.js';
 import { runFolderPath } from '../../src/run/run-folder.js';
-import { LOCK_DIR } from '../../src/run/run-lock.js';
+import { buildReport } from '../../src/report/report.js';
+import { LOCK_DIR, lockRunFolder } from '../../src/run/run-lock.js';
 import { TIMING_KEYS, type RunSummary } from '../../src/run/summary.js';
 import { runTpt } from '../../src/tta/coordinator.js';
 import { tinyRunConfig, writeTinyDataset } from '../tpt/tiny-dataset.js';
@@ -116,6 +117,18 @@ describe('two runs of one config at once', () => {
     const dir = runFolderPath(config).dir;
     expect(lineCount(dir)).toBe(SAMPLES);
     expect(readText(dir, 'samples.jsonl')).toBe(readText(reference.dir, 'samples.jsonl'));
+  });
+});
+
+describe('readers', () => {
+  it('tpt report reads a run folder while a run holds its lock', async () => {
+    const lock = lockRunFolder(reference.dir);
+    try {
+      const report = await buildReport([reference.dir]);
+      expect(report.rows).toHaveLength(1);
+    } finally {
+      lock.release();
+    }
   });
 });
 
