@@ -23,10 +23,12 @@ Examples:
 What it writes: <out_dir>/<run name>/ with config.json, samples.jsonl (one line per sample), skipped.jsonl,
 summary.json, log.jsonl and TensorBoard event files (tensorboard --logdir runs). The run name is the seed's
 generate_run_name of the settings, e.g. size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_...
-A second run of the same config while the first still runs is refused, naming the holder (pid, host, start);
-a lock left by a killed run is taken over once its heartbeat is 60 s old (TPT_LOCK_STALE_MS), or on the same
-host once its process is gone and its heartbeat has missed two beats (10 s). A full disk or quota stops the run with what is saved; every file keeps
-whole records, and the rerun resumes.
+
+Robustness: a second run of the same config while the first still runs is refused, naming the holder (pid,
+host, start time). A lock left by a killed run is taken over once its heartbeat is 60 s old (TPT_LOCK_STALE_MS),
+or on the same host once its process is gone and two beats (10 s) are missed. A full disk, quota or read-only
+folder stops the run with one line saying how many samples are saved; every file keeps whole records, and the
+rerun resumes (it also cuts off a torn record a killed run left). Errors show a stack with --debug or TPT_DEBUG=1.
 
 Config keys (JSON file and --set; defaults are the seed's default_args; image_size null = the weights' resolution):
 `;
