@@ -66,10 +66,10 @@ export const ERROR_CODES = {
   IMAGE_TOO_SMALL: 'an image is too small for the patch grid',
   NPY_FORMAT: 'a .npy file is not a supported format',
   NO_IMAGES: 'tpt classify was given no images',
-  PREVIEW_WRITE: 'tpt preview cannot write its output',
   // run folders
   RUN_LOCKED: 'another live process holds the run folder',
   RUN_FOLDER_WRITE: 'the run folder cannot be written (disk full, quota, read-only, permission)',
+  OUTPUT_WRITE: 'an output file outside a run folder cannot be written (missing folder, disk full, read-only, permission)',
   RUN_FOLDER_CORRUPT: "the run folder's files are damaged or incomplete",
   RUN_FOLDER_MISMATCH: 'the run folder holds another run (other settings or another sample list)',
   RUN_FOLDER_UNREADABLE: 'a file of a run folder cannot be read as JSON',

@@ -72,7 +72,7 @@ async function writeOutput(path: string, bytes: Buffer, what: string): Promise<v
   try {
     await writeFile(path, bytes);
   } catch (e) {
-    throw new TptError('PREVIEW_WRITE', `Cannot write the ${what} to ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw new TptError('OUTPUT_WRITE', `Cannot write the ${what} to ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       hint: 'Check that the folder exists and is writable.',
     });
   }

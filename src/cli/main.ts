@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isTptError } from '../errors.js';
+import { outputWriteError } from '../run/write-failure.js';
 import { VERSION } from '../version.js';
 import { registerConvert } from './convert.js';
 import { registerClassify } from './classify.js';
@@ -61,6 +62,9 @@ export async function main(argvWithFlags: string[]): Promise<number> {
       // help and version exit with code 0; usage errors were already printed by commander
       return e.exitCode;
     }
+    // A disk that is full or read-only under an output (tpt convert --out, tpt merge --out) is the
+    // environment, not a bug: reported like any user error.
+    if (!isTptError(e)) e = outputWriteError(e) ?? e;
     if (isTptError(e)) {
       // A user's error: one line of what went wrong, one of what to do. Stacks only on request.
       process.stderr.write(`tpt: ${e.message}\n`);

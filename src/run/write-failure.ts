@@ -24,12 +24,13 @@ export function writeFailureCode(error: unknown): WriteFailureCode | undefined {
   return undefined;
 }
 
-const WHAT_TO_DO: Record<WriteFailureCode, string> = {
-  ENOSPC: 'Free space on that disk (or set out_dir to a larger one), then run the same command again to resume.',
-  EDQUOT: 'Free space within your quota (or set out_dir elsewhere), then run the same command again to resume.',
-  EACCES: 'Make the folder writable for this user (or set out_dir elsewhere), then run the same command again to resume.',
-  EPERM: 'Make the folder writable for this user (or set out_dir elsewhere), then run the same command again to resume.',
-  EROFS: 'Set out_dir to a writable file system (or remount it read-write), then run the same command again to resume.',
+/** What frees the way, per failure; followed by "then run … again". */
+const REMEDY: Record<WriteFailureCode, string> = {
+  ENOSPC: 'Free space on that disk (or write to a larger one)',
+  EDQUOT: 'Free space within your quota (or write elsewhere)',
+  EACCES: 'Make the folder writable for this user (or write elsewhere)',
+  EPERM: 'Make the folder writable for this user (or write elsewhere)',
+  EROFS: 'Write to a writable file system (or remount this one read-write)',
 };
 
 /**
@@ -42,7 +43,21 @@ export function runFolderWriteError(error: unknown, dir: string, samplesSaved?: 
   const saved =
     samplesSaved === undefined ? '' : `; ${samplesSaved} sample${samplesSaved === 1 ? ' is' : 's are'} saved there and every file holds whole records`;
   return new TptError('RUN_FOLDER_WRITE', `cannot write the run folder ${dir}: ${WRITE_FAILURES[code]} (${code})${saved}`, {
-    hint: WHAT_TO_DO[code],
+    hint: `${REMEDY[code]} (out_dir), then run the same command again to resume.`,
+    cause: error,
+  });
+}
+
+/**
+ * A write failure outside a run folder (e.g. `tpt convert --out` on a full disk) as a user error naming the
+ * path the system call reported, or undefined when `error` is no write failure.
+ */
+export function outputWriteError(error: unknown): TptError | undefined {
+  const code = writeFailureCode(error);
+  if (code === undefined) return undefined;
+  const path = (error as NodeJS.ErrnoException).path;
+  return new TptError('OUTPUT_WRITE', `cannot write ${path ?? 'the output'}: ${WRITE_FAILURES[code]} (${code})`, {
+    hint: `${REMEDY[code]}, then run the command again.`,
     cause: error,
   });
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readEventFile } from '../../src/metrics/event-reader.js';
 import { EventWriter, repairEventFile } from '../../src/metrics/event-writer.js';
 import { JsonLinesAppender, readJsonLines, repairTornLine } from '../../src/run/jsonl.js';
-import { runFolderWriteError } from '../../src/run/write-failure.js';
+import { outputWriteError, runFolderWriteError } from '../../src/run/write-failure.js';
 
 /**
  * The writers under a failing file system (a fake layer over node:fs's write): a record whose write fails
@@ -123,5 +123,13 @@ describe('write failures as user errors', () => {
     expect(runFolderWriteError(wrapped, '/q', 0)!.message).toMatch(/quota is exceeded \(EDQUOT\); 0 samples are saved/);
     expect(runFolderWriteError(new Error('something else'), '/x', 3)).toBeUndefined();
     expect(runFolderWriteError(errno('ENOENT'), '/x', 3)).toBeUndefined();
+  });
+
+  it('outside a run folder (tpt convert --out, tpt merge --out) names the path the system call reported', () => {
+    const e = outputWriteError(Object.assign(errno('EROFS'), { path: '/mnt/ro/weights/model.json' }))!;
+    expect(e.code).toBe('OUTPUT_WRITE');
+    expect(e.message).toBe('cannot write /mnt/ro/weights/model.json: the file system is read-only (EROFS)');
+    expect(e.hint).toBe('Write to a writable file system (or remount this one read-write), then run the command again.');
+    expect(outputWriteError(new TypeError('x is undefined'))).toBeUndefined();
   });
 });
