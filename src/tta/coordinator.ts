@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, type BackendChoice, type BackendInfo } from '../backend.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
@@ -86,6 +86,39 @@ export function configJsonText(config: TptConfig): string {
 }
 
 export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
+  // The lock comes first, before anything slow is loaded: a second run of the same config is refused at once,
+  // and nothing in the folder is read or written while another process holds it.
+  const { dir } = runFolderPath(config);
+  const created = !existsSync(dir);
+  let lock: RunLock;
+  try {
+    mkdirSync(dir, { recursive: true });
+    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+  } catch (error) {
+    throw runFolderWriteError(error, dir) ?? error;
+  }
+  const saved = { samples: undefined as number | undefined };
+  try {
+    return await runLocked(config, options, lock, saved);
+  } catch (error) {
+    throw runFolderWriteError(error, dir, saved.samples) ?? error;
+  } finally {
+    lock.release();
+    // A run refused before it wrote anything (a bad dataset path, say) leaves no empty folder behind.
+    if (created) removeIfEmpty(dir);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to remove
+  }
+}
+
+/** Everything after the lock; `saved.samples` follows the samples whose lines are whole in samples.jsonl. */
+async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLock, saved: { samples: number | undefined }): Promise<RunTptResult> {
   const reporter = options.reporter ?? silentReporter;
   const backend = await initBackend(config.backend);
   const dataset = await openImageNetA(config.imagenet_a_path, { allowPartial: config.allow_partial_dataset });
@@ -97,147 +130,127 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
     const augmenter = createAugmenter(config, config.image_size ?? loaded.weights.arch.imageResolution);
     // The augmenter's actual view count (the config check used the formula).
     assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
-    // The lock comes first: nothing in the folder is read or written while another process holds it.
-    const { dir } = runFolderPath(config);
-    let lock: RunLock;
-    try {
-      mkdirSync(dir, { recursive: true });
-      lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
-    } catch (error) {
-      throw runFolderWriteError(error, dir) ?? error;
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
+    saved.samples = folder.samples.length;
+    const start = donePrefix(plan, folder.samples, folder.skipped);
+
+    if (start === plan.length && folder.previousSummary?.finished) {
+      const summary = summarizeRecords(folder.samples, {
+        runName: folder.name,
+        finished: true,
+        samplesTotal: plan.length,
+        filesSkipped: folder.skipped.length,
+        elapsedSeconds: folder.previousSummary.elapsed_seconds,
+        timedSamples: plan.length,
+        backend: folder.previousSummary.backend,
+        workers: folder.previousSummary.workers,
+      });
+      reporter.end('already-finished', summary, folder.dir, config.out_dir);
+      return { status: 'already-finished', dir: folder.dir, summary };
     }
-    let samplesSaved = 0;
+
+    // Started only now, so that a refused or already finished run starts no worker threads.
+    processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
+
+    // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
+    // whose line was never written); this session writes them again, so drop them rather than duplicate.
+    if (start === 0) removeEventFiles(folder.dir);
+    const log = createRunLogger(join(folder.dir, RUN_FILES.log));
     try {
-      return await runLocked(lock);
-    } catch (error) {
-      throw runFolderWriteError(error, dir, samplesSaved) ?? error;
-    } finally {
-      lock.release();
-    }
+      const prefetcher = new ViewPrefetcher(
+        plan,
+        (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        config.num_workers,
+        start,
+      );
+      const stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
+      const session = new RunSession({
+        config,
+        folder,
+        plan,
+        start,
+        backend: backend.name,
+        processor,
+        prefetcher,
+        log,
+        reporter,
+        signal: stop,
+        onSampleSaved: () => {
+          saved.samples = (saved.samples ?? 0) + 1;
+        },
+        stopAfter: options.stopAfter,
+        summaryEverySeconds: options.summaryEverySeconds ?? 10,
+      });
+      const configText = configJsonText(config);
+      const weightsArch = archLabel(loaded.weights.arch);
+      if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
+      // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
+      // the run (same values, so TensorBoard shows one session).
+      if (start === 0) session.events.addText('Config', configText);
+      session.tracker.startHparamsSession(config);
+      log.logger.info(
+        { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
+        folder.resumed ? 'run resumed' : 'run started',
+      );
+      for (const repair of folder.repairs) log.logger.warn(repair, 'cut a torn record off the end of a file (a run stopped mid-write)');
+      reporter.banner({
+        runDir: folder.dir,
+        resumed: folder.resumed,
+        alreadyDone: start,
+        total: plan.length,
+        seed: config.seed,
+        backend: backend.detail,
+        weights: `${config.clip_weights} (${loaded.weights.source})`,
+        arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
+        coop:
+          config.coop_weight_path !== ''
+            ? config.coop_weight_path
+            : loaded.weights.coopCtx
+              ? `the context stored in ${config.clip_weights}`
+              : `none (ctx_init "${config.ctx_init}")`,
+        vocabulary: loaded.vocabulary,
+        dataset: {
+          root: dataset.root,
+          samples: dataset.samples.length,
+          classes: dataset.classes.filter((c) => c.present).length,
+          complete: dataset.complete,
+        },
+        shard: config.shard,
+        configJson: configText,
+      });
+      session.writeSummary(false);
 
-    async function runLocked(lock: RunLock): Promise<RunTptResult> {
-      const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backend.name });
-      samplesSaved = folder.samples.length;
-      const start = donePrefix(plan, folder.samples, folder.skipped);
-
-      if (start === plan.length && folder.previousSummary?.finished) {
-        const summary = summarizeRecords(folder.samples, {
-          runName: folder.name,
-          finished: true,
-          samplesTotal: plan.length,
-          filesSkipped: folder.skipped.length,
-          elapsedSeconds: folder.previousSummary.elapsed_seconds,
-          timedSamples: plan.length,
-          backend: folder.previousSummary.backend,
-          workers: folder.previousSummary.workers,
-        });
-        reporter.end('already-finished', summary, folder.dir, config.out_dir);
-        return { status: 'already-finished', dir: folder.dir, summary };
-      }
-
-      // Started only now, so that a refused or already finished run starts no worker threads.
-      processor = options.createProcessor ? await options.createProcessor(config, loaded) : await defaultProcessor(config, backend, loaded);
-
-      // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
-      // whose line was never written); this session writes them again, so drop them rather than duplicate.
-      if (start === 0) removeEventFiles(folder.dir);
-      const log = createRunLogger(join(folder.dir, RUN_FILES.log));
+      let complete = false;
       try {
-        const prefetcher = new ViewPrefetcher(
-          plan,
-          (sample) => prepareSample(sample, { datasetRoot: config.imagenet_a_path, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
-          config.num_workers,
-          start,
-        );
-        const stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
-        const session = new RunSession({
-          config,
-          folder,
-          plan,
-          start,
-          backend: backend.name,
-          processor,
-          prefetcher,
-          log,
-          reporter,
-          signal: stop,
-          onSampleSaved: () => {
-            samplesSaved += 1;
-          },
-          stopAfter: options.stopAfter,
-          summaryEverySeconds: options.summaryEverySeconds ?? 10,
-        });
-        const configText = configJsonText(config);
-        const weightsArch = archLabel(loaded.weights.arch);
-        if (weightsArch !== config.arch) log.logger.warn({ config: config.arch, weights: weightsArch }, 'arch differs from the weights; the weights decide');
-        // The seed's `writer.add_text("Config", ...)` once per run; the HParams session in every event file of
-        // the run (same values, so TensorBoard shows one session).
-        if (start === 0) session.events.addText('Config', configText);
-        session.tracker.startHparamsSession(config);
-        log.logger.info(
-          { run: folder.name, resumed: folder.resumed, start, total: plan.length, backend: backend.detail, repairedBytes: folder.repairedBytes, config },
-          folder.resumed ? 'run resumed' : 'run started',
-        );
-        for (const repair of folder.repairs) log.logger.warn(repair, 'cut a torn record off the end of a file (a run stopped mid-write)');
-        reporter.banner({
-          runDir: folder.dir,
-          resumed: folder.resumed,
-          alreadyDone: start,
-          total: plan.length,
-          seed: config.seed,
-          backend: backend.detail,
-          weights: `${config.clip_weights} (${loaded.weights.source})`,
-          arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
-          coop:
-            config.coop_weight_path !== ''
-              ? config.coop_weight_path
-              : loaded.weights.coopCtx
-                ? `the context stored in ${config.clip_weights}`
-                : `none (ctx_init "${config.ctx_init}")`,
-          vocabulary: loaded.vocabulary,
-          dataset: {
-            root: dataset.root,
-            samples: dataset.samples.length,
-            classes: dataset.classes.filter((c) => c.present).length,
-            complete: dataset.complete,
-          },
-          shard: config.shard,
-          configJson: configText,
-        });
-        session.writeSummary(false);
-
-        let complete = false;
+        complete = await session.run();
+      } catch (e) {
+        // Best effort: on a full disk these writes fail too, and the first failure is the one to report.
         try {
-          complete = await session.run();
-        } catch (e) {
-          // Best effort: on a full disk these writes fail too, and the first failure is the one to report.
-          try {
-            session.close(false);
-            log.logger.error({ error: String(e) }, 'run failed');
-          } catch {
-            // the records written so far are whole; summary.json is rebuilt from them on resume
-          }
-          throw e;
+          session.close(false);
+          log.logger.error({ error: String(e) }, 'run failed');
+        } catch {
+          // the records written so far are whole; summary.json is rebuilt from them on resume
         }
-        if (lock.lostReason !== undefined) {
-          // Another process may own the folder now: write nothing more into it.
-          session.abandon();
-          throw new TptError('RUN_LOCKED', `lost the lock of ${folder.dir} (${lock.lostReason.message}); stopped after ${samplesSaved} saved samples`, {
-            hint: 'Another process may have taken the folder over. Check that no two runs share it, then run the command again to resume.',
-          });
-        }
-        const interruptedBy = complete ? undefined : signalName(options.signal);
-        const summary = session.close(complete, interruptedBy);
-        log.logger.info(
-          { summary, doneThisSession: session.positionsDoneThisSession, ...(interruptedBy ? { interruptedBy } : {}) },
-          complete ? 'run finished' : 'run stopped before the end',
-        );
-        const status: RunStatus = complete ? 'finished' : 'interrupted';
-        reporter.end(status, summary, folder.dir, config.out_dir);
-        return { status, dir: folder.dir, summary };
-      } finally {
-        log.close();
+        throw e;
       }
+      if (lock.lostReason !== undefined) {
+        // Another process may own the folder now: write nothing more into it.
+        session.abandon();
+        throw new TptError('RUN_LOCKED', `lost the lock of ${folder.dir} (${lock.lostReason.message}); stopped after ${saved.samples ?? 0} saved samples`, {
+          hint: 'Another process may have taken the folder over. Check that no two runs share it, then run the command again to resume.',
+        });
+      }
+      const interruptedBy = complete ? undefined : signalName(options.signal);
+      const summary = session.close(complete, interruptedBy);
+      log.logger.info(
+        { summary, doneThisSession: session.positionsDoneThisSession, ...(interruptedBy ? { interruptedBy } : {}) },
+        complete ? 'run finished' : 'run stopped before the end',
+      );
+      const status: RunStatus = complete ? 'finished' : 'interrupted';
+      reporter.end(status, summary, folder.dir, config.out_dir);
+      return { status, dir: folder.dir, summary };
+    } finally {
+      log.close();
     }
   } finally {
     await processor?.close();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -64,6 +64,17 @@ describe('run-folder lock', () => {
     expect(lock.lost.aborted).toBe(false);
     expect(refusal(() => lockRunFolder(dir, { staleMs: 2000 })).code).toBe('RUN_LOCKED');
     lock.release();
+  });
+
+  it('reports a lock taken away from its holder (its directory removed) through `lost`', async () => {
+    const dir = freshDir();
+    const lock = lockRunFolder(dir, { staleMs: 2000 });
+    rmSync(join(dir, LOCK_DIR), { recursive: true });
+    const deadline = Date.now() + 5000;
+    while (!lock.lost.aborted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lock.lost.aborted).toBe(true);
+    expect(lock.lostReason?.message).toMatch(/ENOENT|no such file/);
+    lock.release(); // nothing of its own left to remove; does not throw
   });
 
   it('frees the folder of a holder killed with SIGKILL (no release, no exit handler)', async () => {

@@ -120,6 +120,14 @@ describe('two runs of one config at once', () => {
   });
 });
 
+describe('the lock comes before everything slow', () => {
+  it('a run refused for its input leaves no empty run folder behind', async () => {
+    const config = { ...sameConfig(), imagenet_a_path: join(tmpdir(), 'tpt-no-such-dataset') };
+    await expect(runTpt(config)).rejects.toMatchObject({ code: 'DATASET_NOT_FOUND' });
+    expect(existsSync(runFolderPath(config).dir)).toBe(false);
+  });
+});
+
 describe('readers', () => {
   it('tpt report reads a run folder while a run holds its lock', async () => {
     const lock = lockRunFolder(reference.dir);
