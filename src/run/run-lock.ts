@@ -9,7 +9,8 @@ import { TptError } from '../errors.js';
  * `<run folder>/run.lock` made with mkdir (atomic on local and network file systems, NFS included) whose
  * mtime the holder refreshes every `updateMs` (a heartbeat). A lock whose mtime is older than `staleMs` was
  * left by a process that died without releasing it (kill -9, OOM kill, a failed node) and is taken over.
- * On the holder's own host a dead pid is recognised sooner: once the heartbeat has missed two beats.
+ * On the holder's own host a dead pid is recognised sooner: the lock is taken over once its heartbeat has
+ * missed two beats (waiting for that, at most 2 × `updateMs`).
  *
  * `holder.json` inside the lock names the holder (pid, host, start time) for the refusal message. Writing it
  * changes the lock directory's mtime, which proper-lockfile compares with its own to detect a stolen lock,
@@ -41,6 +42,8 @@ export interface RunLock {
 export interface RunLockOptions {
   /** Heartbeat age after which a lock counts as abandoned; TPT_LOCK_STALE_MS overrides (min 2000). */
   staleMs?: number;
+  /** Heartbeat interval; default min(5 s, staleMs / 2), at least 1 s. */
+  updateMs?: number;
   now?: () => Date;
 }
 
@@ -94,16 +97,24 @@ function pidIsAlive(pid: number): boolean {
   }
 }
 
-/** A lock on this host whose process is gone and whose heartbeat has stopped: safe to break now. */
-function abandonedOnThisHost(runDir: string, updateMs: number): boolean {
+/**
+ * For a lock on this host whose process is gone: how long until its heartbeat has missed two beats, when it
+ * is safe to break (0: now); undefined when the holder lives or is elsewhere. The wait guards against a
+ * holder in another pid namespace that shares the host name (containers): a live one keeps beating.
+ */
+function deadHolderWaitMs(runDir: string, updateMs: number): number | undefined {
   const holder = readLockHolder(runDir);
-  if (holder === undefined || holder.host !== os.hostname() || holder.pid === process.pid || pidIsAlive(holder.pid)) return false;
+  if (holder === undefined || holder.host !== os.hostname() || holder.pid === process.pid || pidIsAlive(holder.pid)) return undefined;
   try {
     const age = Date.now() - fs.statSync(join(runDir, LOCK_DIR)).mtime.getTime();
-    return age > 2 * updateMs;
+    return Math.max(0, 2 * updateMs - age + 50);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function describeHolder(runDir: string): string {
@@ -115,7 +126,7 @@ function describeHolder(runDir: string): string {
 /** Takes the lock of an existing run folder, or throws RUN_LOCKED naming the live holder. */
 export function lockRunFolder(runDir: string, options: RunLockOptions = {}): RunLock {
   const staleMs = lockStaleMs(options);
-  const updateMs = Math.max(1000, Math.min(5000, staleMs / 2));
+  const updateMs = Math.max(1000, Math.min(options.updateMs ?? 5000, staleMs / 2));
   const lockDir = join(runDir, LOCK_DIR);
   const controller = new AbortController();
   let lostReason: Error | undefined;
@@ -135,13 +146,18 @@ export function lockRunFolder(runDir: string, options: RunLockOptions = {}): Run
     release = acquire();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-    if (!abandonedOnThisHost(runDir, updateMs)) {
+    const waitMs = deadHolderWaitMs(runDir, updateMs);
+    // A killed run on this host (kill -9, an OOM kill): wait out its last heartbeat (at most two beats).
+    if (waitMs !== undefined && waitMs > 0) sleepSync(waitMs);
+    if (waitMs === undefined || deadHolderWaitMs(runDir, updateMs) !== 0) {
       throw new TptError('RUN_LOCKED', `${runDir} is in use by ${describeHolder(runDir)}`, {
         hint:
           `Wait for that run to end (or stop it); a run that was killed frees the folder once its heartbeat is ${Math.round(staleMs / 1000)} s old. ` +
           'To run the same config twice at once, give the second another run_name or out_dir.',
       });
     }
+    // The holder was checked dead just now (the condition above re-reads holder.json), so a newer holder
+    // that replaced it in between is not removed; mkdir in `acquire` stays the one atomic step.
     fs.rmSync(lockDir, { recursive: true, force: true });
     release = acquire();
   }
