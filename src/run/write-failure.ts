@@ -11,6 +11,8 @@ const WRITE_FAILURES = {
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EROFS: 'the file system is read-only',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file stands where the folder should be',
 } as const;
 
 type WriteFailureCode = keyof typeof WRITE_FAILURES;
@@ -31,6 +33,8 @@ const REMEDY: Record<WriteFailureCode, string> = {
   EACCES: 'Make the folder writable for this user (or write elsewhere)',
   EPERM: 'Make the folder writable for this user (or write elsewhere)',
   EROFS: 'Write to a writable file system (or remount this one read-write)',
+  ENOTDIR: 'Move that file away (or write elsewhere)',
+  EEXIST: 'Move that file away (or write elsewhere)',
 };
 
 /**

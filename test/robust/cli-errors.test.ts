@@ -73,6 +73,14 @@ describe('user errors through `node bin/tpt.js`', () => {
       },
       /in use by pid 777 on gpu-node-3, started 2026-12-01T08:00:00\.000Z/,
     ],
+    [
+      'an out_dir below a file',
+      () => {
+        writeFileSync(join(work, 'a-file'), 'not a folder\n');
+        return ['run', '--config', configWith('out-under-file', { out_dir: join(work, 'a-file', 'runs') })];
+      },
+      /cannot write the run folder .*a-file\/runs\/.*: a part of the path is a file, not a folder \(ENOTDIR\)$/,
+    ],
     ['a report of a folder that does not exist', () => ['report', join(work, 'no-runs-here')], /no-runs-here" is not a folder/],
   ];
 
