@@ -80,9 +80,14 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
   };
 }
 
-/** The summary of a folder's records alone (for merged or copied runs): replays them into a silent tracker. */
-export function summarizeRecords(records: readonly SampleRecord[], context: SummaryContext): RunSummary {
+/** The running totals of records alone: they are replayed into a silent tracker. */
+export function totalsOfRecords(records: readonly SampleRecord[]): TrackerSummary {
   const tracker = new MetricsTracker({ writer: null, nClasses: IMAGENET_A_CLASSNAMES.length, classnames: IMAGENET_A_CLASSNAMES, saveImgs: false });
   tracker.replay(records.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
-  return buildRunSummary(tracker.summary(), context);
+  return tracker.summary();
+}
+
+/** The summary of a folder's records alone (for merged or copied runs). */
+export function summarizeRecords(records: readonly SampleRecord[], context: SummaryContext): RunSummary {
+  return buildRunSummary(totalsOfRecords(records), context);
 }

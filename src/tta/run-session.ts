@@ -2,16 +2,16 @@ import { join } from 'node:path';
 import type { TptConfig } from '../config/schema.js';
 import type { RgbImage } from '../data/image.js';
 import { EventWriter } from '../metrics/event-writer.js';
-import { MetricsTracker } from '../metrics/tracker.js';
+import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { writeJsonAtomic } from '../run/atomic-write.js';
-import { JsonLinesAppender } from '../run/jsonl.js';
+import { JsonLinesAppender, readJsonLines } from '../run/jsonl.js';
 import type { RunLogger } from '../run/logger.js';
 import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
-import { buildRunSummary, type RunSummary } from '../run/summary.js';
+import { buildRunSummary, totalsOfRecords, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
 
@@ -63,6 +63,8 @@ export class RunSession {
   private doneThisSession = 0;
   private readonly sessionStart = performance.now();
   private lastSummaryWrite = 0;
+  /** Set when a sample line failed after the tracker had counted it (a full disk). */
+  private trackerAhead = false;
   private readonly previousElapsed: number;
 
   constructor(private readonly inputs: SessionInputs) {
@@ -84,7 +86,8 @@ export class RunSession {
   }
 
   summary(finished: boolean, interruptedBy?: string): RunSummary {
-    const totals = this.tracker.summary();
+    // After a failed line the tracker has counted a sample the folder lacks: summarize what is saved instead.
+    const totals = this.trackerAhead ? this.savedTotals() : this.tracker.summary();
     return buildRunSummary(totals, {
       ...(interruptedBy !== undefined ? { interruptedBy } : {}),
       runName: this.inputs.folder.name,
@@ -96,6 +99,10 @@ export class RunSession {
       backend: this.inputs.backend,
       workers: this.inputs.processor.concurrency,
     });
+  }
+
+  private savedTotals(): TrackerSummary {
+    return totalsOfRecords(readJsonLines<SampleRecord>(join(this.inputs.folder.dir, RUN_FILES.samples)).records);
   }
 
   writeSummary(finished: boolean, interruptedBy?: string): RunSummary {
@@ -224,6 +231,7 @@ export class RunSession {
       } catch (error) {
         // No line, so the step is not done: its scalars go too, or the resumed run would write them twice.
         this.events.rollback(eventsMark);
+        this.trackerAhead = true;
         throw error;
       }
       this.inputs.onSampleSaved?.();
@@ -233,8 +241,8 @@ export class RunSession {
       );
     } else {
       const record = { index: sample.index, file: sample.file, error: finished.error };
-      this.skippedCount += 1;
       this.skippedOut.append(record);
+      this.skippedCount += 1;
       log.logger.warn(record, 'skipped an undecodable image');
       reporter.skipped(record.file, record.error);
     }

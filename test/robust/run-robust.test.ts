@@ -207,6 +207,7 @@ describe('write failures', () => {
     expect(failure.message).toBe(`cannot write the run folder ${dir}: the disk quota is exceeded (EDQUOT); 3 samples are saved there and every file holds whole records`);
     expect(failure.hint).toMatch(/quota.*run the same command again to resume/);
     expect(lineCount(dir)).toBe(3);
+    expect(readSummary(dir)).toMatchObject({ finished: false, samples_done: 3 }); // the saved ones, not the one that failed
     expectWholeRecords(dir);
     expect(existsSync(join(dir, LOCK_DIR))).toBe(false);
     await expectResumesToReference(config);
