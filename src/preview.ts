@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { loadConfig } from './config/load.js';
-import type { TptConfig } from './config/schema.js';
+import { DEFAULT_IMAGE_SIZE, type TptConfig } from './config/schema.js';
 import { createAugmenter, type Views } from './data/augmenters.js';
 import { viewsGridPng } from './data/grid.js';
 import { decodeImage } from './data/image.js';
@@ -72,7 +72,7 @@ async function writeOutput(path: string, bytes: Buffer, what: string): Promise<v
   try {
     await writeFile(path, bytes);
   } catch (e) {
-    throw new TptError('PREVIEW_WRITE', `Cannot write the ${what} to ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw new TptError('OUTPUT_WRITE', `Cannot write the ${what} to ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       hint: 'Check that the folder exists and is writable.',
     });
   }
@@ -81,7 +81,8 @@ async function writeOutput(path: string, bytes: Buffer, what: string): Promise<v
 export async function previewViews(options: PreviewOptions): Promise<PreviewResult> {
   const config = loadConfig(options.configPath, options.sets ?? [], { partial: true });
   const image = await decodeImage(options.imagePath);
-  const size = config.image_size;
+  // Preview reads no weights: null (the weights' resolution) means RN50's 224.
+  const size = config.image_size ?? DEFAULT_IMAGE_SIZE;
   const augmenter = createAugmenter(config, size);
   const identity = previewIdentity(options.imagePath);
   const views = augmenter.makeViews(image, Rng.forSample(config.seed, identity));

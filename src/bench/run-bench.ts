@@ -12,7 +12,7 @@ import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
-import { LOSS_SPECS } from '../losses/names.js';
+import { assertLossConfig } from '../losses/names.js';
 import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
@@ -105,10 +105,7 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
     },
     'bench settings',
   );
-  const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCountFor(config));
-  if (problem) {
-    throw new TptError('BENCH_OPTIONS', `--views ${options.views}: ${problem}`, { hint: 'Use at least 10 views (defaultTPT keeps int(0.1·views) of them).' });
-  }
+  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
   return config;
 }
 
@@ -177,7 +174,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   options = { ...options, workers: resolveWorkerCount(options.workers, engine.info) };
   const config = benchConfig(options, backend.name);
   const setupStart = performance.now();
-  const size = config.image_size;
+  const size = benchArchSize(options.arch).inputResolution;
   const augmenter = createAugmenter(config, size);
   const jpegs = await syntheticJpegs(options.samples, options.seed, options.imageWidth ?? 500, options.imageHeight ?? 375);
   const processor = await startProcessor(config, options, engine);

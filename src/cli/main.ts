@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isTptError } from '../errors.js';
+import { outputWriteError } from '../run/write-failure.js';
 import { VERSION } from '../version.js';
 import { registerConvert } from './convert.js';
 import { registerClassify } from './classify.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
       'Test-time prompt tuning (TPT) of CLIP RN50 with CoOp prompts on ImageNet-A, in TypeScript.\n' +
         'Start with `tpt run --config configs/baseline.json`; every command has --help with examples.',
     )
+    .option('--debug', 'print stack traces with error messages (also TPT_DEBUG=1); accepted anywhere on the line')
     .showHelpAfterError('(add --help for usage and examples)')
     .exitOverride();
   registerRun(program);
@@ -34,7 +36,23 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `--debug` anywhere on the command line, or TPT_DEBUG=1: errors come with their stacks. */
+function takeDebugFlag(argv: string[]): { argv: string[]; debug: boolean } {
+  const rest = argv.filter((arg, i) => i < 2 || arg !== '--debug');
+  const fromEnv = process.env.TPT_DEBUG !== undefined && !['', '0', 'false'].includes(process.env.TPT_DEBUG);
+  return { argv: rest, debug: fromEnv || rest.length !== argv.length };
+}
+
+function causeChain(e: unknown): string {
+  const lines: string[] = [];
+  for (let c = (e as { cause?: unknown }).cause, depth = 0; c !== undefined && depth < 4; c = (c as { cause?: unknown }).cause, depth++) {
+    lines.push(`Caused by: ${(c as Error)?.stack ?? String(c)}`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+export async function main(argvWithFlags: string[]): Promise<number> {
+  const { argv, debug } = takeDebugFlag(argvWithFlags);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -44,12 +62,17 @@ export async function main(argv: string[]): Promise<number> {
       // help and version exit with code 0; usage errors were already printed by commander
       return e.exitCode;
     }
+    // A disk that is full or read-only under an output (tpt convert --out, tpt merge --out) is the
+    // environment, not a bug: reported like any user error.
+    if (!isTptError(e)) e = outputWriteError(e) ?? e;
     if (isTptError(e)) {
+      // A user's error: one line of what went wrong, one of what to do. Stacks only on request.
       process.stderr.write(`tpt: ${e.message}\n`);
       if (e.hint) process.stderr.write(`  → ${e.hint}\n`);
+      if (debug) process.stderr.write(`[${e.code}] ${e.stack ?? ''}\n${causeChain(e)}`);
       return e.exitCode;
     }
-    process.stderr.write(`tpt: unexpected error (this is a bug; please report it)\n${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`tpt: unexpected error (this is a bug; please report it)\n${(e as Error)?.stack ?? String(e)}\n${causeChain(e)}`);
     return 1;
   }
 }

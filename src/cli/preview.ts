@@ -20,7 +20,8 @@ export function registerPreview(program: Command): void {
     .description(
       'Make the views the engine would feed the model for one image (same augmenter, size, seed and ' +
         'per-sample random stream) and save them as a picture and/or as tensors. The config may hold only ' +
-        'the augmenter keys (augmenter, n_aug, n_patches, overlap, augmix, severity) plus seed and image_size.',
+        'the augmenter keys (augmenter, n_aug, n_patches, overlap, augmix, severity) plus seed and image_size ' +
+        "(null, the default, is RN50's 224 here: preview reads no weights).",
     )
     .requiredOption('--config <file>', 'JSON config (any subset of the run config keys)')
     .requiredOption('--image <path>', 'the image (JPEG, PNG, ...)')

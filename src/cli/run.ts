@@ -16,7 +16,7 @@ Examples:
   # Patches with overlap, the seed's best patch setting, under a name prefix of your own
   $ tpt run --config configs/best-patch.json --set run_name=try1
 
-  # Stopped or killed? The same command continues after the last finished sample.
+  # Stopped, killed, preempted or out of disk? The same command continues after the last finished sample.
   $ tpt run --config configs/baseline.json
   # ... and --fresh throws the earlier results of that config away and starts over.
   $ tpt run --config configs/baseline.json --fresh
@@ -25,7 +25,13 @@ What it writes: <out_dir>/<run name>/ with config.json, samples.jsonl (one line 
 summary.json, log.jsonl and TensorBoard event files (tensorboard --logdir runs). The run name is the seed's
 generate_run_name of the settings, e.g. size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_...
 
-Config keys (JSON file and --set; defaults are the seed's default_args):
+Robustness: a second run of the same config while the first still runs is refused, naming the holder (pid,
+host, start time). A lock left by a killed run is taken over once its heartbeat is 60 s old (TPT_LOCK_STALE_MS),
+or on the same host once its process is gone and two beats (10 s) are missed. A full disk, quota or read-only
+folder stops the run with one line saying how many samples are saved; every file keeps whole records, and the
+rerun resumes (it also cuts off a torn record a killed run left). Errors show a stack with --debug or TPT_DEBUG=1.
+
+Config keys (JSON file and --set; defaults are the seed's default_args; image_size null = the weights' resolution):
 `;
 
 function configKeyList(): string {
@@ -45,7 +51,8 @@ export function registerRun(program: Command): void {
     .description(
       "Tunes CLIP's prompt context on each test image (episodic TPT: reset, one AdamW step on the loss over the " +
         'augmented views, re-score) and records base and TPT predictions per sample, TensorBoard scalars and a summary. ' +
-        'Ctrl-C stops after the current sample; running the same command again resumes.',
+        'Ctrl-C or SIGTERM (Slurm, Kubernetes) stops after the sample in progress, saves, and exits 130 / 143; a second ' +
+        'signal exits at once. Running the same command again resumes. One process at a time per run folder (a lock).',
     )
     .option('-c, --config <file>', 'JSON config file (any subset of the keys below; see configs/)')
     .option('-s, --set <key=value>', 'override one config key; repeat for more', collect)
@@ -55,27 +62,47 @@ export function registerRun(program: Command): void {
     .action(async (opts: { config?: string; set?: string[]; fresh?: boolean; backend?: string }) => {
       const config = loadConfig(opts.config, [...(opts.set ?? []), ...(opts.backend !== undefined ? [`backend=${opts.backend}`] : [])]);
       const controller = new AbortController();
-      const onSigint = () => {
+      const stopping = onStopSignals((signal) => {
         if (controller.signal.aborted) {
-          // Second Ctrl-C: stop now. Everything written so far is whole; the next run resumes from it.
-          process.off('SIGINT', onSigint);
-          process.kill(process.pid, 'SIGINT');
-          return;
+          // Second signal: exit now. Every write is one synchronous call and a signal is handled between
+          // them, so the files hold whole records; the next run resumes after the last whole sample.
+          process.stderr.write(`[tpt] ${signal} again: exiting now; run the same command again to resume\n`);
+          process.exit(SIGNAL_EXIT_CODES[signal]);
         }
-        process.stderr.write('\n[tpt] stopping after the sample in progress (Ctrl-C again to stop at once)\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
+        process.stderr.write(`\n[tpt] ${signal}: stopping after the sample in progress and saving (${signal} again to exit at once)\n`);
+        controller.abort(signal);
+      });
       try {
         const result = await runTpt(config, {
           fresh: opts.fresh ?? false,
           signal: controller.signal,
           reporter: createConsoleReporter({ out: process.stdout, err: process.stderr, tty: process.stderr.isTTY === true }),
         });
-        // 130 = interrupted by SIGINT, the shell's convention; main() turns exitCode into the exit status.
-        if (result.status === 'interrupted') process.exitCode = 130;
+        // 128 + the signal's number, the shell's convention (130 SIGINT, 143 SIGTERM); main() makes it the exit status.
+        if (result.status === 'interrupted') {
+          const signal = controller.signal.reason as StopSignal | undefined;
+          process.exitCode = signal !== undefined && signal in SIGNAL_EXIT_CODES ? SIGNAL_EXIT_CODES[signal] : 130;
+        }
       } finally {
-        process.off('SIGINT', onSigint);
+        stopping.off();
       }
     });
+}
+
+type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** Ctrl-C, and what Slurm (time limit, preemption, scancel) and Kubernetes (pod deletion) send: one path. */
+const SIGNAL_EXIT_CODES: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+function onStopSignals(handler: (signal: StopSignal) => void): { off(): void } {
+  const listeners = (Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]).map((signal) => {
+    const listener = () => handler(signal);
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return {
+    off: () => {
+      for (const [signal, listener] of listeners) process.off(signal, listener);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { TptError } from '../errors.js';
-import { LOSS_SPECS } from '../losses/names.js';
+import { assertLossConfig } from '../losses/names.js';
 import type { LossContext } from '../losses/types.js';
 import type { TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
@@ -41,10 +41,5 @@ export function checkConfigConsistency(config: TptConfig): void {
       hint: `Set dataset_path to the ${config.dataset} folder, e.g. --set dataset_path=/data/${config.dataset}.`,
     });
   }
-  const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCountFor(config));
-  if (typeof problem === 'string' && problem.length > 0) {
-    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, {
-      hint: 'Raise selection_p_all / selection_p_patch or the number of views (n_aug, n_patches), or choose another loss.',
-    });
-  }
+  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
 }

@@ -17,6 +17,9 @@ export const AUGMENTER_NAMES = ['AugmenterTPT', 'PatchAugmenter'] as const;
 export const CLASS_TOKEN_POSITIONS = ['end', 'middle', 'front'] as const;
 
 /** `shard: "i/n"`: 0-based index i of n equal, deterministic slices of the run's sample order. */
+/** The input resolution of OpenAI's RN50, for commands that read no weights (tpt preview). */
+export const DEFAULT_IMAGE_SIZE = 224;
+
 export const SHARD_PATTERN = /^(\d+)\/(\d+)$/;
 
 const integer = () => z.number().int();
@@ -144,7 +147,13 @@ export const configSchema = z
       .boolean()
       .default(false)
       .describe('Accept a dataset folder with only some of its classes (labels stay those of the full class list).'),
-    image_size: integer().min(1).default(224).describe('Side of every view in pixels; must equal the model\'s input resolution.'),
+    image_size: integer()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "Side of every view in pixels. null: the CLIP weights' input resolution (224 for RN50; `tpt preview`, which reads no weights, uses 224). A number must equal that resolution.",
+      ),
     shard: z
       .string()
       .regex(SHARD_PATTERN, 'must look like "i/n" with 0 ≤ i < n, e.g. "0/4"')

@@ -202,7 +202,7 @@ export function classesByFolder(spec: DatasetSpec): ReadonlyMap<string, DatasetC
 async function rejectForeignFolder(spec: DatasetSpec, root: string, dirs: string[], files: string[]): Promise<void> {
   const byFolder = classesByFolder(spec);
   const words = folderWords(spec);
-  const code = `DATASET_NOT_${spec.errorCode}`;
+  const code = 'DATASET_NOT_THIS_SET';
   const hint = extractHint(spec);
   const known = dirs.filter((d) => byFolder.has(d));
   const foreign = dirs.filter((d) => words.pattern.test(d) && !byFolder.has(d));
@@ -343,7 +343,7 @@ export async function openDataset(root: string, options: DatasetOpenOptions = {}
     const onlyPartial = fatal.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class');
     const present = dataset.classes.filter((c) => c.images > 0).length;
     throw new TptError(
-      'DATASET_INVALID',
+      'DATASET_NOT_USABLE',
       `${root} is not a usable ${spec.title} folder (${present} of ${spec.classes.length} classes have images):\n${describeProblems(fatal)}`,
       {
         hint: onlyPartial

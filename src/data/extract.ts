@@ -122,7 +122,7 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
   const entries = isZipHead(head) ? await extractZip(archive, outDir, hint, options) : await extractTar(archive, outDir, isGzipHead(head), hint, options);
   const datasetRoot = await locateDatasetRoot(outDir, spec.name);
   if (datasetRoot === undefined) {
-    throw new TptError(`ARCHIVE_NOT_${spec.errorCode}`, `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
+    throw new TptError('ARCHIVE_NOT_THIS_SET', `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
       hint: `the archive is not ${spec.title} (it should unpack to ${spec.folderHint}); pick the dataset with --dataset`,
     });
   }

@@ -51,7 +51,7 @@ function fmix32(h: number): number {
 
 function checkSeed(seed: number): void {
   if (!Number.isSafeInteger(seed)) {
-    throw new TptError('BAD_SEED', `Seed ${String(seed)} is not an integer.`, {
+    throw new TptError('CONFIG_INVALID', `Seed ${String(seed)} is not an integer.`, {
       hint: 'Use an integer seed, e.g. seed: 0 in the config or --set seed=0.',
     });
   }

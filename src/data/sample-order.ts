@@ -40,7 +40,7 @@ export function parseShard(text: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
   const shard = match ? { index: Number(match[1]), count: Number(match[2]) } : undefined;
   if (shard === undefined || shard.count < 1 || shard.index >= shard.count) {
-    throw new TptError('BAD_SHARD', `shard "${text}" is not "i/n" with 0 ≤ i < n`, {
+    throw new TptError('CONFIG_INVALID', `shard "${text}" is not "i/n" with 0 ≤ i < n`, {
       hint: 'shards are 0-based: with 4 machines use "0/4", "1/4", "2/4" and "3/4"',
     });
   }
@@ -50,7 +50,7 @@ export function parseShard(text: string): Shard {
 function checkShard(shard: Shard): void {
   const { index, count } = shard;
   if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(index) || index < 0 || index >= count) {
-    throw new TptError('BAD_SHARD', `shard ${index}/${count} is not 0 ≤ i < n`, {
+    throw new TptError('CONFIG_INVALID', `shard ${index}/${count} is not 0 ≤ i < n`, {
       hint: 'shards are 0-based: with 4 machines use "0/4", "1/4", "2/4" and "3/4"',
     });
   }
@@ -60,7 +60,7 @@ function checkShard(shard: Shard): void {
 export function sampleOrder<T>(samples: readonly T[], options: SampleOrderOptions): T[] {
   const { seed, datasetShuffle, reducedSize, shard } = options;
   if (reducedSize !== undefined && reducedSize !== null && (!Number.isSafeInteger(reducedSize) || reducedSize < 0)) {
-    throw new TptError('BAD_REDUCED_SIZE', `reduced_size ${String(reducedSize)} is not a non-negative integer`, {
+    throw new TptError('CONFIG_INVALID', `reduced_size ${String(reducedSize)} is not a non-negative integer`, {
       hint: 'set reduced_size to a number of samples, or null (or 0) for the whole dataset',
     });
   }

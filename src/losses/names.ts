@@ -74,14 +74,15 @@ export function isLossName(name: string): name is LossName {
 }
 
 /**
- * Throws a TptError (code CONFIG) when `name` cannot work with this configuration and view count; the
- * engine calls it before the first sample, where the seed would produce NaN losses or crash mid-run.
+ * Throws a TptError (CONFIG_INVALID) when `name` cannot work with this configuration and view count, where
+ * the seed would produce NaN losses or crash mid-run. The one place this check lives: the config check
+ * calls it with the formula's view count, the coordinator with the augmenter's actual one, bench with its own.
  */
-export function assertLossConfig(name: LossName, ctx: LossContext, viewCount: number): void {
+export function assertLossConfig(name: LossName, ctx: LossContext, viewCount: number, options: { hint?: string } = {}): void {
   const problem = LOSS_SPECS[name].validate(ctx, viewCount);
-  if (problem !== undefined) {
-    throw new TptError('CONFIG', `loss ${name} cannot run with ${viewCount} views per image: ${problem}`, {
-      hint: 'Change the config as described (e.g. `--set selection_p_all=0.2`), or choose another `loss`.',
+  if (problem !== undefined && problem !== '') {
+    throw new TptError('CONFIG_INVALID', `config: loss ${name} cannot run with ${viewCount} views per image: ${problem}`, {
+      hint: options.hint ?? 'Raise selection_p_all / selection_p_patch or the number of views (n_aug, n_patches), or choose another loss.',
     });
   }
 }

@@ -28,7 +28,7 @@ function readJson<T>(path: string, what: string): T {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (e) {
-    throw new TptError('MERGE_BAD_SHARD', `cannot read ${what} ${path}: ${(e as Error).message}`, {
+    throw new TptError('RUN_FOLDER_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`, {
       hint: 'Pass the run folders the shards wrote (each holds config.json, samples.jsonl and summary.json).',
     });
   }
@@ -37,7 +37,7 @@ function readJson<T>(path: string, what: string): T {
 export function readShardFolder(dir: string): ShardFolder {
   const configPath = join(dir, RUN_FILES.config);
   if (!existsSync(configPath)) {
-    throw new TptError('MERGE_BAD_SHARD', `"${dir}" has no ${RUN_FILES.config}, so it is not a run folder`, {
+    throw new TptError('NOT_A_RUN_FOLDER', `"${dir}" has no ${RUN_FILES.config}, so it is not a run folder`, {
       hint: 'Pass the run folders the shards wrote, e.g. `tpt merge runs/*_shard=* --out runs/merged`.',
     });
   }

@@ -8,6 +8,10 @@
  * does the same). The queue is flushed when it holds `maxQueue` records, when `flushSecs` have passed since
  * the last flush (checked on every add and by an unref'd timer), on `flush()` and on `close()` (which also
  * fsyncs). Callers that keep other per-step records (samples.jsonl) call `flush()` at the same points.
+ *
+ * A write that fails part way (a full disk, a quota) is truncated back to the last whole record before the
+ * error is passed on, so the file holds whole records only; `repairEventFile` cuts the torn tail a killed
+ * writer may leave, for the run that resumes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +21,7 @@ import { encodeEvent, type EventObject, type SummaryValueObject } from './event-
 import { hparamsEndValue, hparamsStartValues, type HparamsSessionEnd, type HparamsSessionStart } from './hparams.js';
 import type { RgbImage } from './png.js';
 import { imageValue, scalarValue, textValue, type ChwFloatImage } from './summaries.js';
-import { frameRecord } from './tfevents.js';
+import { frameRecord, parseRecords } from './tfevents.js';
 
 export const FILE_VERSION = 'brain.Event:2';
 
@@ -44,6 +48,8 @@ export class EventWriter {
   /** Full path of the event file. */
   readonly path: string;
   private fd: number | null;
+  /** The file's length after the last whole record. */
+  private length = 0;
   private queue: Buffer[] = [];
   private lastFlush: number;
   private readonly maxQueue: number;
@@ -57,6 +63,7 @@ export class EventWriter {
     this.logDir = logDir;
     this.path = filePath;
     this.fd = fd;
+    this.length = fs.fstatSync(fd).size;
     this.maxQueue = Math.max(1, options.maxQueue ?? 10);
     this.flushMs = Math.max(0, options.flushSecs ?? 5) * 1000;
     this.clock = options.clock ?? defaultClock;
@@ -155,17 +162,56 @@ export class EventWriter {
     const bytes = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue);
     this.queue = [];
     let written = 0;
-    while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    try {
+      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    } catch (error) {
+      if (written > 0) {
+        try {
+          fs.ftruncateSync(this.fd, this.length);
+        } catch {
+          // repairEventFile cuts it off when the run resumes
+        }
+      }
+      throw error;
+    }
+    this.length += bytes.length;
     this.lastFlush = Date.now();
+  }
+
+  /**
+   * Flushes, then returns the file's length: the point `rollback` returns to. A caller that writes a step's
+   * records here and another record elsewhere (samples.jsonl) rolls the step back when that other write
+   * fails, so a resumed run writes the step once, not twice.
+   */
+  mark(): number {
+    this.flush();
+    return this.length;
+  }
+
+  /** Drops everything written or queued since `mark` (best effort: a failure leaves the records in place). */
+  rollback(mark: number): void {
+    this.queue = [];
+    if (this.fd === null || mark >= this.length) return;
+    try {
+      fs.ftruncateSync(this.fd, mark);
+      this.length = mark;
+    } catch {
+      // the records stay: whole, and only repeated by the resumed run
+    }
   }
 
   close(): void {
     if (this.fd === null) return;
-    this.flush();
-    clearInterval(this.timer);
-    fs.fsyncSync(this.fd);
-    fs.closeSync(this.fd);
-    this.fd = null;
+    const fd = this.fd;
+    try {
+      this.flush();
+      fs.fsyncSync(fd);
+    } finally {
+      // Closed even when the last flush fails (a full disk): the error goes on, the descriptor does not leak.
+      clearInterval(this.timer);
+      this.fd = null;
+      fs.closeSync(fd);
+    }
   }
 
   get closed(): boolean {
@@ -175,4 +221,16 @@ export class EventWriter {
   private flushIfDue(): void {
     if (this.queue.length > 0 && Date.now() - this.lastFlush >= this.flushMs) this.flush();
   }
+}
+
+/**
+ * Cuts an incomplete final record off an event file (a writer killed mid-write); returns the bytes cut.
+ * A record with a bad CRC is not a torn tail but damage, and throws (EVENTS_CORRUPT).
+ */
+export function repairEventFile(filePath: string): number {
+  const bytes = fs.readFileSync(filePath);
+  const { truncated } = parseRecords(bytes, filePath);
+  if (truncated === null) return 0;
+  fs.truncateSync(filePath, truncated.offset);
+  return bytes.length - truncated.offset;
 }

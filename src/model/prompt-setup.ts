@@ -127,7 +127,7 @@ export class PromptSetup {
       this.promptPrefix = text;
     } else {
       if (!Number.isInteger(nCtx) || nCtx < 1) {
-        throw new TptError('N_CTX', `n_ctx must be a positive integer, got ${nCtx}`, { hint: 'Set n_ctx to the CoOp context length (4 for the seed).' });
+        throw new TptError('CONFIG_INVALID', `n_ctx must be a positive integer, got ${nCtx}`, { hint: 'Set n_ctx to the CoOp context length (4 for the seed).' });
       }
       initial = randomContext((this.csc ? nCls : 1) * nCtx * width, options.seed ?? 0);
       this.promptPrefix = Array.from({ length: nCtx }, () => 'X').join(' ');

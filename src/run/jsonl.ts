@@ -1,9 +1,11 @@
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import fs from 'node:fs';
 import { TptError } from '../errors.js';
 
 /**
- * JSON-lines files that survive a killed process: every line is appended with ONE write call, so a kill
- * leaves at most one incomplete last line, which `readJsonLines` drops (and cuts off the file) on resume.
+ * JSON-lines files that survive a killed process and a full disk: every line is appended with ONE write
+ * call, so a kill leaves at most one incomplete last line, which `readJsonLines` drops (and cuts off the
+ * file) on resume; a write that fails part way (ENOSPC, EDQUOT) is cut off at once, so the file keeps whole
+ * lines only. `fs` is used through its module object so tests can make its calls fail.
  */
 
 export interface JsonLinesContent<T> {
@@ -14,8 +16,8 @@ export interface JsonLinesContent<T> {
 
 /** Reads a JSON-lines file; a missing file is empty. With `repair`, an incomplete last line is cut off the file. */
 export function readJsonLines<T>(path: string, options: { repair?: boolean } = {}): JsonLinesContent<T> {
-  if (!existsSync(path)) return { records: [], droppedBytes: 0 };
-  const bytes = readFileSync(path);
+  if (!fs.existsSync(path)) return { records: [], droppedBytes: 0 };
+  const bytes = fs.readFileSync(path);
   const lastNewline = bytes.lastIndexOf(0x0a);
   const completeLength = lastNewline + 1;
   const droppedBytes = bytes.length - completeLength;
@@ -33,27 +35,96 @@ export function readJsonLines<T>(path: string, options: { repair?: boolean } = {
       });
     }
   }
-  if (droppedBytes > 0 && options.repair) truncateSync(path, completeLength);
+  if (droppedBytes > 0 && options.repair) fs.truncateSync(path, completeLength);
   return { records, droppedBytes };
 }
 
-export class JsonLinesAppender {
+/**
+ * Cuts an incomplete last line off a text file without reading all of it (log.jsonl may be large); returns
+ * the bytes cut. A missing or empty file is left alone.
+ */
+export function repairTornLine(path: string): number {
+  if (!fs.existsSync(path)) return 0;
+  const fd = fs.openSync(path, 'r');
+  let cut = 0;
+  try {
+    const size = fs.fstatSync(fd).size;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const read = fs.readSync(fd, chunk, 0, end - start, start);
+      const newline = chunk.subarray(0, read).lastIndexOf(0x0a);
+      if (newline >= 0) {
+        cut = size - (start + newline + 1);
+        break;
+      }
+      end = start;
+      if (end === 0) cut = size; // no newline at all: one torn line
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (cut > 0) fs.truncateSync(path, fs.statSync(path).size - cut);
+  return cut;
+}
+
+/**
+ * Appends whole byte records to a file: one write call per record, and a record whose write fails part way
+ * is truncated off again before the error is passed on, so the file never ends in a torn record.
+ */
+export class RecordAppender {
   private fd: number | null;
+  /** The file's length after the last whole record. */
+  private length: number;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'a');
+    this.fd = fs.openSync(path, 'a');
+    this.length = fs.fstatSync(this.fd).size;
+  }
+
+  append(bytes: Uint8Array): void {
+    if (this.fd === null) throw new Error(`${this.path} is closed`);
+    let written = 0;
+    try {
+      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
+    } catch (error) {
+      if (written > 0) {
+        try {
+          fs.ftruncateSync(this.fd, this.length);
+        } catch {
+          // the resumed run cuts the torn tail off instead (readJsonLines / repairTornLine / repairEventFile)
+        }
+      }
+      throw error;
+    }
+    this.length += bytes.length;
+  }
+
+  /** fsync: the records reach the disk (a full disk may only report itself here, e.g. on NFS). */
+  sync(): void {
+    if (this.fd !== null) fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+export class JsonLinesAppender {
+  private readonly out: RecordAppender;
+
+  constructor(readonly path: string) {
+    this.out = new RecordAppender(path);
   }
 
   /** Appends one record as one line, in a single write call. */
   append(record: unknown): void {
-    if (this.fd === null) throw new Error(`${this.path} is closed`);
-    const bytes = Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(this.fd, bytes, written, bytes.length - written);
+    this.out.append(Buffer.from(`${JSON.stringify(record)}\n`, 'utf8'));
   }
 
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.out.close();
   }
 }

@@ -5,7 +5,8 @@ import type { ConfigKey, TptConfig } from '../config/schema.js';
 import { TptError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeJsonAtomic } from './atomic-write.js';
-import { readJsonLines } from './jsonl.js';
+import { repairEventFile } from '../metrics/event-writer.js';
+import { readJsonLines, repairTornLine } from './jsonl.js';
 import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
@@ -57,6 +58,29 @@ export interface RunFolder {
   previousSummary: RunSummary | undefined;
   /** Bytes of an incomplete last line cut off samples.jsonl / skipped.jsonl (a run killed mid-write). */
   repairedBytes: number;
+  /** Every torn tail cut off a file of the folder (JSONL lines, TensorBoard records), for the log. */
+  repairs: TornTailRepair[];
+}
+
+export interface TornTailRepair {
+  file: string;
+  bytes: number;
+}
+
+/**
+ * Cuts the torn tail a killed or disk-full writer may have left off the log and the event files (the
+ * record files are repaired as they are read), so that every file of a resumed run holds whole records.
+ */
+function repairTornTails(dir: string): TornTailRepair[] {
+  const repairs: TornTailRepair[] = [];
+  const logBytes = repairTornLine(join(dir, RUN_FILES.log));
+  if (logBytes > 0) repairs.push({ file: RUN_FILES.log, bytes: logBytes });
+  for (const entry of readdirSync(dir).sort()) {
+    if (!entry.includes(EVENT_FILE_MARKER)) continue;
+    const bytes = repairEventFile(join(dir, entry));
+    if (bytes > 0) repairs.push({ file: entry, bytes });
+  }
+  return repairs;
 }
 
 export function runFolderPath(config: TptConfig): { dir: string; name: string } {
@@ -127,7 +151,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
       const differing = differingResultKeys(previous.config as unknown as Record<string, unknown>, config);
       if (differing.length > 0) {
         throw new TptError(
-          'RUN_CONFIG_MISMATCH',
+          'RUN_FOLDER_MISMATCH',
           `${dir} holds a run with different settings (${describeDifference(differing, previous.config as unknown as Record<string, unknown>, config)})`,
           { hint: 'Add --fresh to start that run over (its results are deleted), or set another run_name / out_dir to keep both.' },
         );
@@ -145,6 +169,11 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
 
   const samples = readJsonLines<SampleRecord>(join(dir, RUN_FILES.samples), { repair: true });
   const skipped = readJsonLines<SkippedRecord>(join(dir, RUN_FILES.skipped), { repair: true });
+  const repairs = [
+    ...(samples.droppedBytes > 0 ? [{ file: RUN_FILES.samples, bytes: samples.droppedBytes }] : []),
+    ...(skipped.droppedBytes > 0 ? [{ file: RUN_FILES.skipped, bytes: skipped.droppedBytes }] : []),
+    ...repairTornTails(dir),
+  ];
   const configFile: RunConfigFile = {
     config,
     run_name: name,
@@ -163,5 +192,6 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     skipped: skipped.records,
     previousSummary: previous ? readSummary(join(dir, RUN_FILES.summary)) : undefined,
     repairedBytes: samples.droppedBytes + skipped.droppedBytes,
+    repairs,
   };
 }

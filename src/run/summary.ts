@@ -36,6 +36,8 @@ export interface RunSummary {
   engine?: EngineRecord;
   workers: number;
   updated: string;
+  /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
+  interrupted_by?: string;
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
@@ -55,6 +57,8 @@ export interface SummaryContext {
   now?: Date;
   /** The run's class names (its dataset's); ImageNet-A's when not given. */
   classnames?: readonly string[];
+  /** The signal that stopped the run, if one did. */
+  interruptedBy?: string;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -79,13 +83,18 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     ...(context.engine ? { engine: context.engine } : {}),
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
+    ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
   };
 }
 
-/** The summary of a folder's records alone (for merged or copied runs): replays them into a silent tracker. */
-export function summarizeRecords(records: readonly SampleRecord[], context: SummaryContext): RunSummary {
-  const classnames = context.classnames ?? IMAGENET_A_CLASSNAMES;
+/** The running totals of records alone: they are replayed into a silent tracker over the run's class names. */
+export function totalsOfRecords(records: readonly SampleRecord[], classnames: readonly string[] = IMAGENET_A_CLASSNAMES): TrackerSummary {
   const tracker = new MetricsTracker({ writer: null, nClasses: classnames.length, classnames, saveImgs: false });
   tracker.replay(records.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
-  return buildRunSummary(tracker.summary(), context);
+  return tracker.summary();
+}
+
+/** The summary of a folder's records alone (for merged or copied runs). */
+export function summarizeRecords(records: readonly SampleRecord[], context: SummaryContext): RunSummary {
+  return buildRunSummary(totalsOfRecords(records, context.classnames), context);
 }

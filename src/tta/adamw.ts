@@ -56,10 +56,10 @@ export class AdamW {
       ['eps', this.eps],
       ['weight_decay', this.weightDecay],
     ] as const) {
-      if (!(value >= 0)) throw new TptError('CONFIG', `AdamW ${name}=${value} must be ≥ 0`, { hint: 'Set learning_rate to a positive number such as 0.005.' });
+      if (!(value >= 0)) throw new TptError('CONFIG_INVALID', `AdamW ${name}=${value} must be ≥ 0`, { hint: 'Set learning_rate to a positive number such as 0.005.' });
     }
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) {
-      throw new TptError('CONFIG', `AdamW betas (${this.beta1}, ${this.beta2}) must lie in [0, 1)`, { hint: 'Use the defaults (0.9, 0.999).' });
+      throw new TptError('CONFIG_INVALID', `AdamW betas (${this.beta1}, ${this.beta2}) must lie in [0, 1)`, { hint: 'Use the defaults (0.9, 0.999).' });
     }
     this.states = params.map((param) => ({ param, expAvg: undefined, expAvgSq: undefined, step: 0 }));
   }

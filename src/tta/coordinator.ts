@@ -1,3 +1,4 @@
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
@@ -12,11 +13,13 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { LOSS_SPECS } from '../losses/names.js';
+import { assertLossConfig } from '../losses/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
-import { openRunFolder, removeEventFiles, RUN_FILES } from '../run/run-folder.js';
+import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
+import { lockRunFolder, type RunLock } from '../run/run-lock.js';
+import { runFolderWriteError } from '../run/write-failure.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
 import { archLabel, loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
@@ -68,13 +71,16 @@ function backendName(engine: SelectedEngine): string {
 export interface RunTptOptions {
   /** Start over: delete the folder's earlier results of this config. */
   fresh?: boolean;
-  /** Stop taking new samples once aborted; samples in flight finish and are written. */
+  /** Stop taking new samples once aborted; samples in flight finish and are written. A string reason (the
+   * signal's name, "SIGTERM") is recorded as summary.json's interrupted_by. */
   signal?: AbortSignal;
   /** Stop (as if interrupted) after this many positions in this process. */
   stopAfter?: number;
   reporter?: RunReporter;
   /** summary.json is rewritten at most this often during the run (and always at the end). Default 10 s. */
   summaryEverySeconds?: number;
+  /** Heartbeat age after which another process's run-folder lock counts as abandoned (default 60 s; TPT_LOCK_STALE_MS). */
+  lockStaleMs?: number;
   /** Replaces the default processor (tests plug in here); it gets the selected engine and the model inputs. */
   createProcessor?: (config: TptConfig, engine: SelectedEngine, inputs: ModelInputs) => Promise<SampleProcessor> | SampleProcessor;
 }
@@ -92,28 +98,56 @@ export function configJsonText(config: TptConfig): string {
   return pythonJsonDumps(Object.fromEntries(entries) as PyJson, 4);
 }
 
-/** The loss checked against the augmenter's actual view count (the config check used the formula). */
-function checkViewCount(config: TptConfig, viewCount: number): void {
-  const problem = LOSS_SPECS[config.loss].validate(lossContextOf(config), viewCount);
-  if (problem) {
-    throw new TptError('CONFIG_INVALID', `config: loss ${config.loss}: ${problem}`, { hint: 'Change the loss, or the augmenter settings (n_aug, n_patches).' });
+export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
+  // The lock comes first, before anything slow is loaded: a second run of the same config is refused at once,
+  // and nothing in the folder is read or written while another process holds it.
+  const { dir } = runFolderPath(config);
+  const created = !existsSync(dir);
+  let lock: RunLock;
+  try {
+    mkdirSync(dir, { recursive: true });
+    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+  } catch (error) {
+    throw runFolderWriteError(error, dir) ?? error;
+  }
+  const saved = { samples: undefined as number | undefined };
+  try {
+    return await runLocked(config, options, lock, saved);
+  } catch (error) {
+    throw runFolderWriteError(error, dir, saved.samples) ?? error;
+  } finally {
+    lock.release();
+    // A run refused before it wrote anything (a bad dataset path, say) leaves no empty folder behind.
+    if (created) removeIfEmpty(dir);
   }
 }
 
-export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Promise<RunTptResult> {
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to remove
+  }
+}
+
+/** Everything after the lock; `saved.samples` follows the samples whose lines are whole in samples.jsonl. */
+async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLock, saved: { samples: number | undefined }): Promise<RunTptResult> {
   const reporter = options.reporter ?? silentReporter;
   // Loads the engine's runtime (and a fallback's reason), builds no model.
   const engine = await selectEngine(config.backend);
   const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
   const plan = planSamples(dataset.samples, config);
-  const augmenter = createAugmenter(config, config.image_size);
-  checkViewCount(config, augmenter.viewCount());
-  // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder
-  // is touched, and the banner reads the architecture from here.
+  // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
+  // files are touched, and the banner reads the architecture from here.
   const inputs = await loadModelInputs(config);
+  // image_size null (the default) is the weights' input resolution; loadModelInputs refused any other size.
+  const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
+  // The augmenter's actual view count (the config check used the formula).
+  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine), engine: engineRecord(engine.info) });
+    saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
 
     if (start === plan.length && folder.previousSummary?.finished) {
@@ -147,6 +181,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         config.num_workers,
         start,
       );
+      const stop = AbortSignal.any([lock.lost, ...(options.signal ? [options.signal] : [])]);
       const session = new RunSession({
         config,
         folder,
@@ -158,7 +193,10 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         prefetcher,
         log,
         reporter,
-        signal: options.signal,
+        signal: stop,
+        onSampleSaved: () => {
+          saved.samples = (saved.samples ?? 0) + 1;
+        },
         stopAfter: options.stopAfter,
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
       });
@@ -186,6 +224,7 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
         },
         folder.resumed ? 'run resumed' : 'run started',
       );
+      for (const repair of folder.repairs) log.logger.warn(repair, 'cut a torn record off the end of a file (a run stopped mid-write)');
       reporter.banner({
         runDir: folder.dir,
         resumed: folder.resumed,
@@ -217,12 +256,28 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
       try {
         complete = await session.run();
       } catch (e) {
-        session.close(false);
-        log.logger.error({ error: String(e) }, 'run failed');
+        // Best effort: on a full disk these writes fail too, and the first failure is the one to report.
+        try {
+          session.close(false);
+          log.logger.error({ error: String(e) }, 'run failed');
+        } catch {
+          // the records written so far are whole; summary.json is rebuilt from them on resume
+        }
         throw e;
       }
-      const summary = session.close(complete);
-      log.logger.info({ summary, doneThisSession: session.positionsDoneThisSession }, complete ? 'run finished' : 'run stopped before the end');
+      if (lock.lostReason !== undefined) {
+        // Another process may own the folder now: write nothing more into it.
+        session.abandon();
+        throw new TptError('RUN_LOCKED', `lost the lock of ${folder.dir} (${lock.lostReason.message}); stopped after ${saved.samples ?? 0} saved samples`, {
+          hint: 'Another process may have taken the folder over. Check that no two runs share it, then run the command again to resume.',
+        });
+      }
+      const interruptedBy = complete ? undefined : signalName(options.signal);
+      const summary = session.close(complete, interruptedBy);
+      log.logger.info(
+        { summary, doneThisSession: session.positionsDoneThisSession, ...(interruptedBy ? { interruptedBy } : {}) },
+        complete ? 'run finished' : 'run stopped before the end',
+      );
       const status: RunStatus = complete ? 'finished' : 'interrupted';
       reporter.end(status, summary, folder.dir, config.out_dir);
       return { status, dir: folder.dir, summary };
@@ -232,4 +287,10 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   } finally {
     await processor?.close();
   }
+}
+
+/** What stopped the run, for summary.json's interrupted_by: the signal's name the CLI aborts with. */
+function signalName(signal: AbortSignal | undefined): string | undefined {
+  if (signal?.aborted !== true) return undefined;
+  return typeof signal.reason === 'string' ? signal.reason : 'abort';
 }

@@ -60,11 +60,12 @@ export async function loadModelInputs(config: TptConfig): Promise<ModelInputs> {
     ...(coop !== undefined ? { coop } : {}),
     ...(config.bpe_path !== null ? { bpe: config.bpe_path } : {}),
   });
-  if (weights.arch.imageResolution !== config.image_size) {
+  // null (the default) takes the weights' resolution; an explicit other size is a mistake worth stopping on.
+  if (config.image_size !== null && weights.arch.imageResolution !== config.image_size) {
     throw new TptError(
       'CONFIG_INVALID',
       `config: image_size: ${config.image_size}, but the CLIP weights ${weights.source} take ${weights.arch.imageResolution}×${weights.arch.imageResolution} images`,
-      { hint: `Set image_size to ${weights.arch.imageResolution} (--set image_size=${weights.arch.imageResolution}).` },
+      { hint: `Set image_size to ${weights.arch.imageResolution} (--set image_size=${weights.arch.imageResolution}), or leave it out (null) to use the weights' resolution.` },
     );
   }
   const bpePath = config.bpe_path ?? weights.bpePath;

@@ -3,16 +3,16 @@ import type { EngineRecord } from '../engine/towers.js';
 import type { TptConfig } from '../config/schema.js';
 import type { RgbImage } from '../data/image.js';
 import { EventWriter } from '../metrics/event-writer.js';
-import { MetricsTracker } from '../metrics/tracker.js';
+import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { writeJsonAtomic } from '../run/atomic-write.js';
-import { JsonLinesAppender } from '../run/jsonl.js';
+import { JsonLinesAppender, readJsonLines } from '../run/jsonl.js';
 import type { RunLogger } from '../run/logger.js';
 import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
-import { buildRunSummary, type RunSummary } from '../run/summary.js';
+import { buildRunSummary, totalsOfRecords, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
 
@@ -49,6 +49,8 @@ export interface SessionInputs {
   log: RunLogger;
   reporter: RunReporter;
   signal: AbortSignal | undefined;
+  /** Called once a sample's line is whole in samples.jsonl (the count a failure message reports). */
+  onSampleSaved?: () => void;
   stopAfter: number | undefined;
   summaryEverySeconds: number;
 }
@@ -63,6 +65,8 @@ export class RunSession {
   private doneThisSession = 0;
   private readonly sessionStart = performance.now();
   private lastSummaryWrite = 0;
+  /** Set when a sample line failed after the tracker had counted it (a full disk). */
+  private trackerAhead = false;
   private readonly previousElapsed: number;
 
   constructor(private readonly inputs: SessionInputs) {
@@ -84,9 +88,11 @@ export class RunSession {
     this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
   }
 
-  summary(finished: boolean): RunSummary {
-    const totals = this.tracker.summary();
+  summary(finished: boolean, interruptedBy?: string): RunSummary {
+    // After a failed line the tracker has counted a sample the folder lacks: summarize what is saved instead.
+    const totals = this.trackerAhead ? this.savedTotals() : this.tracker.summary();
     return buildRunSummary(totals, {
+      ...(interruptedBy !== undefined ? { interruptedBy } : {}),
       runName: this.inputs.folder.name,
       finished,
       samplesTotal: this.inputs.plan.length,
@@ -99,8 +105,12 @@ export class RunSession {
     });
   }
 
-  writeSummary(finished: boolean): RunSummary {
-    const summary = this.summary(finished);
+  private savedTotals(): TrackerSummary {
+    return totalsOfRecords(readJsonLines<SampleRecord>(join(this.inputs.folder.dir, RUN_FILES.samples)).records, datasetClassnames(this.inputs.config.dataset));
+  }
+
+  writeSummary(finished: boolean, interruptedBy?: string): RunSummary {
+    const summary = this.summary(finished, interruptedBy);
     writeJsonAtomic(join(this.inputs.folder.dir, RUN_FILES.summary), summary);
     this.lastSummaryWrite = performance.now();
     return summary;
@@ -149,16 +159,50 @@ export class RunSession {
     return this.ordered.emittedUpTo === plan.length;
   }
 
-  /** Ends the session: final TensorBoard summaries when the list is complete, then closes every file. */
-  close(complete: boolean): RunSummary {
+  /**
+   * Ends the session: final TensorBoard summaries when the list is complete, then closes every file and
+   * writes summary.json (with `interruptedBy`, the signal that stopped it). Every file is closed even when
+   * one fails (a full disk); the first failure is passed on.
+   */
+  close(complete: boolean, interruptedBy?: string): RunSummary {
+    let failure: { error: unknown } | undefined;
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
     if (complete) {
-      this.tracker.writeInfo();
-      this.tracker.endHparamsSession({ status: 'success' });
+      attempt(() => {
+        this.tracker.writeInfo();
+        this.tracker.endHparamsSession({ status: 'success' });
+      });
     }
-    this.events.close();
-    this.samplesOut.close();
-    this.skippedOut.close();
-    return this.writeSummary(complete);
+    this.closeFiles(attempt);
+    let summary: RunSummary | undefined;
+    attempt(() => {
+      summary = this.writeSummary(complete, interruptedBy);
+    });
+    if (failure !== undefined) throw failure.error;
+    return summary!;
+  }
+
+  /** Closes the files and writes nothing more (the folder's lock was lost to another process). */
+  abandon(): void {
+    this.closeFiles((step) => {
+      try {
+        step();
+      } catch {
+        // nothing more is written here
+      }
+    });
+  }
+
+  private closeFiles(attempt: (step: () => void) => void): void {
+    attempt(() => this.events.close());
+    attempt(() => this.samplesOut.close());
+    attempt(() => this.skippedOut.close());
   }
 
   private emit(finished: Finished): void {
@@ -166,6 +210,7 @@ export class RunSession {
     const { sample } = finished;
     if (finished.kind === 'sample') {
       const { outcome } = finished;
+      const eventsMark = this.events.mark();
       const metrics = this.tracker.update({
         step: sample.index,
         target: sample.target,
@@ -184,16 +229,24 @@ export class RunSession {
         change: metrics.change,
         ...(config.save_logits ? { base_logits: Array.from(outcome.baseLogits), tpt_logits: Array.from(outcome.tptLogits) } : {}),
       };
-      this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
-      this.samplesOut.append(record);
+      try {
+        this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
+        this.samplesOut.append(record);
+      } catch (error) {
+        // No line, so the step is not done: its scalars go too, or the resumed run would write them twice.
+        this.events.rollback(eventsMark);
+        this.trackerAhead = true;
+        throw error;
+      }
+      this.inputs.onSampleSaved?.();
       log.logger.info(
         { index: record.index, file: record.file, target: record.target, base: record.base.pred, tpt: record.tpt.pred, loss: record.loss, change: record.change },
         'sample',
       );
     } else {
       const record = { index: sample.index, file: sample.file, error: finished.error };
-      this.skippedCount += 1;
       this.skippedOut.append(record);
+      this.skippedCount += 1;
       log.logger.warn(record, 'skipped an undecodable image');
       reporter.skipped(record.file, record.error);
     }

@@ -75,8 +75,29 @@ export function inferClipArch(shapes: Shapes): ClipArch {
     transformerHeads: Math.floor(transformerWidth / 64),
     transformerLayers: countBlocks(shapes, 'transformer.resblocks.'),
   };
+  assertBuildable(arch);
   assertClipShapes(shapes, arch);
   return arch;
+}
+
+/**
+ * `build_model` derives attention heads from widths (text: width // 64, vision: width·32 // 64) and
+ * nn.MultiheadAttention needs at least one head that divides the width; shapes that break this build no
+ * model in PyTorch either (a division by zero or an assertion there), so they are refused by name here.
+ */
+function assertBuildable(arch: ClipArch): void {
+  const unbuildable = (why: string) =>
+    new TptError('WEIGHTS_ARCH_UNSUPPORTED', `unsupported architecture: ${why}, so OpenAI's build_model cannot build this checkpoint`, {
+      hint: 'Pass a checkpoint of a released CLIP (RN50, RN101, RN50x4, …) or one trained with widths that are multiples of 64.',
+    });
+  const attention = [
+    ['text', arch.transformerWidth, arch.transformerHeads, 'ln_final.weight'],
+    ['image attention pool', arch.visionWidth * 32, arch.visionHeads, 'visual.layer1.0.conv1.weight ×32'],
+  ] as const;
+  for (const [tower, width, heads, source] of attention) {
+    if (heads < 1) throw unbuildable(`the ${tower} width is ${width} (from ${source}), below 64, which gives 0 attention heads`);
+    if (width % heads !== 0) throw unbuildable(`the ${tower} width ${width} (from ${source}) is not divisible by its ${heads} attention heads`);
+  }
 }
 
 /**

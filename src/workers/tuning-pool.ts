@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../backend.js';
-import { TptError } from '../errors.js';
+import { isErrorCode, TptError } from '../errors.js';
 import type { SampleViews, TuningOutcome } from '../tta/engine.js';
 import type { SampleProcessor } from '../tta/run-session.js';
 import type { TuneRequest, WorkerMemory, WorkerModelSource, WorkerReply, WorkerStartData } from './protocol.js';
@@ -55,7 +55,7 @@ class TuningWorker {
           this.settle((p) => p.resolve(outcome));
           onIdle();
         } else {
-          const error = reply.code !== undefined ? new TptError(reply.code, reply.message, reply.hint !== undefined ? { hint: reply.hint } : {}) : new Error(reply.message);
+          const error = isErrorCode(reply.code) ? new TptError(reply.code, reply.message, reply.hint !== undefined ? { hint: reply.hint } : {}) : new Error(reply.message);
           if (reply.stack !== undefined && !(error instanceof TptError)) error.stack = `${reply.message}\n(in worker thread ${this.worker.threadId})\n${reply.stack}`;
           if (reply.id === null) reject(error);
           else this.settle((p) => p.reject(error));

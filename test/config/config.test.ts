@@ -19,7 +19,7 @@ const SEED_DEFAULT_ARGS = {
 
 const ADDED_DEFAULTS = {
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
-  save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: 224, shard: null,
+  save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: null, shard: null,
 };
 
 function writeConfig(content: unknown): string {
@@ -120,6 +120,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it("leaves image_size null (the weights' resolution) unless set, and still checks a set value", () => {
+    expect(loadConfig(undefined, []).image_size).toBeNull();
+    expect(loadConfig(undefined, ['image_size=288']).image_size).toBe(288);
+    expect(loadConfig(undefined, ['image_size=null']).image_size).toBeNull();
+    expect(errorOf(() => loadConfig(undefined, ['image_size=0'])).code).toBe('CONFIG_INVALID');
+  });
+
   it('refuses batch_size other than 1 with the reason', () => {
     const e = errorOf(() => loadConfig(undefined, ['batch_size=2']));
     expect(e.message).toBe('config: batch_size: must be 1: episodic TPT tunes the prompt on one test image at a time, then resets it, got 2');
@@ -128,7 +135,7 @@ describe('loadConfig', () => {
   it('refuses a loss whose selection keeps no view, before the run', () => {
     // 4 views × 0.1 → int(0.4) = 0 rows kept.
     const e = errorOf(() => loadConfig(undefined, ['n_aug=3', 'selection_p_all=0.1']));
-    expect(e.message).toMatch(/^config: loss defaultTPT: selection_p_all=0.1 keeps int\(4·0.1\) = 0 of the 4 views/);
+    expect(e.message).toMatch(/^config: loss defaultTPT cannot run with 4 views per image: selection_p_all=0.1 keeps int\(4·0.1\) = 0 of the 4 views/);
     expect(e.hint).toMatch(/selection_p_all/);
   });
 

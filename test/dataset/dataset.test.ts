@@ -66,7 +66,7 @@ describe('openImageNetA / scanImageNetA', () => {
   });
 
   it('refuses a partial folder unless allowPartial, naming missing and empty classes by wnid and name', async () => {
-    const e = await expectTptError(openImageNetA(root), 'DATASET_INVALID', /n01558993.*American robin/);
+    const e = await expectTptError(openImageNetA(root), 'DATASET_NOT_USABLE', /n01558993.*American robin/);
     expect(e.message).toMatch(/n01534433.*junco.*no image files/);
     expect(e.message).toMatch(/and \d+ more like it/);
     expect(e.hint).toMatch(/allow_partial_dataset/);
@@ -84,11 +84,11 @@ describe('openImageNetA / scanImageNetA', () => {
     await symlink(root, join(parent, 'imagenet-a'));
     await writeFiles(nothing, { 'docs/readme.md': 'hello' });
 
-    await expectTptError(openImageNetA(flat), 'DATASET_NOT_IMAGENET_A', /image file\(s\) directly/);
-    await expectTptError(openImageNetA(imagenet1k, { allowPartial: true }), 'DATASET_NOT_IMAGENET_A', /ImageNet-1k/);
-    const e = await expectTptError(openImageNetA(parent), 'DATASET_NOT_IMAGENET_A', /imagenet-a does/);
+    await expectTptError(openImageNetA(flat), 'DATASET_NOT_THIS_SET', /image file\(s\) directly/);
+    await expectTptError(openImageNetA(imagenet1k, { allowPartial: true }), 'DATASET_NOT_THIS_SET', /ImageNet-1k/);
+    const e = await expectTptError(openImageNetA(parent), 'DATASET_NOT_THIS_SET', /imagenet-a does/);
     expect(e.hint).toContain(join(parent, 'imagenet-a'));
-    const n = await expectTptError(openImageNetA(nothing), 'DATASET_NOT_IMAGENET_A', /no WordNet-id class folders/);
+    const n = await expectTptError(openImageNetA(nothing), 'DATASET_NOT_THIS_SET', /no WordNet-id class folders/);
     expect(n.hint).toMatch(/tpt dataset extract/);
     await expectTptError(openImageNetA(join(nothing, 'missing')), 'DATASET_NOT_FOUND', /cannot read/);
   });
@@ -97,7 +97,7 @@ describe('openImageNetA / scanImageNetA', () => {
     const mixed = await tempDir('mixed');
     cleanup.push(mixed);
     await writeFiles(mixed, { 'n01498041/a.png': await tinyImage('png'), 'n01440764/t.png': await tinyImage('png') });
-    await expectTptError(openImageNetA(mixed, { allowPartial: true }), 'DATASET_INVALID', /n01440764.*outside ImageNet-A/);
+    await expectTptError(openImageNetA(mixed, { allowPartial: true }), 'DATASET_NOT_USABLE', /n01440764.*outside ImageNet-A/);
   });
 
   it('accepts a complete folder without allowPartial', async () => {

@@ -52,7 +52,7 @@ describe('ImageNet-V2 (folders 0 … 999 are class indices)', () => {
   it('refuses a wnid-folder dataset, and folders beyond 999', async () => {
     const wnids = await folder('v2-wrong', ['n01440764/a.png', 'n01443537/a.png']);
     const e = await errorOf(openDataset(wnids, { dataset: 'imagenet-v2', allowPartial: true }));
-    expect(e.code).toBe('DATASET_NOT_IMAGENET_V2');
+    expect(e.code).toBe('DATASET_NOT_THIS_SET');
     expect(e.message).toMatch(/no class-index class folders/);
     const beyond = await folder('v2-beyond', ['0/a.png', '1000/a.png']);
     const b = await errorOf(openDataset(beyond, { dataset: 'imagenet-v2', allowPartial: true }));
@@ -154,7 +154,7 @@ describe('verify and extract know each layout and its size', () => {
     const result = await extractDatasetArchive(archive, join(work, 'out'), { dataset: 'imagenet-v2' });
     expect(result.datasetRoot).toBe(join(work, 'out', 'imagenetv2-matched-frequency-format-val'));
     const e = await errorOf(extractDatasetArchive(archive, join(work, 'out2'), { dataset: 'imagenet-r' }));
-    expect(e.code).toBe('ARCHIVE_NOT_IMAGENET_R');
+    expect(e.code).toBe('ARCHIVE_NOT_THIS_SET');
   });
 
   it('extract unpacks ImageNet-Sketch’s zip, and refuses a cut one or one that climbs out of the folder', async () => {

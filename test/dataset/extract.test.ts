@@ -80,6 +80,6 @@ describe('extractImageNetAArchive', () => {
     const otherTar = join(work, 'other.tar');
     await tar.c({ file: otherTar, cwd: other }, ['hello.txt']);
     await rm(other, { recursive: true });
-    await expectCode(extractImageNetAArchive(otherTar, join(work, 'out-other')), 'ARCHIVE_NOT_IMAGENET_A');
+    await expectCode(extractImageNetAArchive(otherTar, join(work, 'out-other')), 'ARCHIVE_NOT_THIS_SET');
   });
 });

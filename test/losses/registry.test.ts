@@ -85,7 +85,7 @@ describe('loss registry', () => {
       caught = e;
     }
     expect(caught).toBeInstanceOf(TptError);
-    expect((caught as TptError).code).toBe('CONFIG');
+    expect((caught as TptError).code).toBe('CONFIG_INVALID');
     expect((caught as TptError).message).toMatch(/loss defaultTPT cannot run with 5 views per image: .*int\(5·0\.1\) = 0/);
     expect((caught as TptError).hint).toMatch(/selection_p_all/);
   });

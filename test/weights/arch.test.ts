@@ -55,6 +55,21 @@ describe('inferClipArch', () => {
     expect(() => inferClipArch(shapes)).toThrow(/only ResNet CLIP is supported/);
   });
 
+  test("a text width below 64 (0 heads in build_model) is an unsupported architecture, not a crash", () => {
+    const narrow = rn50Shapes();
+    narrow.set('ln_final.weight', [32]);
+    let caught: unknown;
+    try {
+      inferClipArch(narrow);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toMatchObject({ code: 'WEIGHTS_ARCH_UNSUPPORTED', message: expect.stringMatching(/text width is 32 .*below 64, which gives 0 attention heads/) });
+    const odd = rn50Shapes();
+    odd.set('ln_final.weight', [130 + 1]); // 131 // 64 = 2 heads, and 131 is odd
+    expect(() => inferClipArch(odd)).toThrow(/text width 131 .* not divisible by its 2 attention heads/);
+  });
+
   test('a missing, misshapen or foreign key is named', () => {
     const missing = rn50Shapes();
     missing.delete('visual.layer3.2.bn2.running_var');

@@ -41,8 +41,6 @@ export interface DatasetSpec {
   readonly expectedImages: number;
   /** Out of distribution for a model trained on ImageNet (Table 1's "OOD Average" covers these). */
   readonly ood: boolean;
-  /** Code suffix of the "this folder is another dataset" error: `DATASET_NOT_<code>`. */
-  readonly errorCode: string;
   /** What the download is called and where it comes from. */
   readonly archive: string;
   readonly download: string;
@@ -65,7 +63,6 @@ const SPECS: readonly DatasetSpec[] = [
     classes: wnidClasses(IMAGENET_A_SEED_PAIRS),
     expectedImages: 7500,
     ood: true,
-    errorCode: 'IMAGENET_A',
     archive: 'imagenet-a.tar',
     download: 'https://people.eecs.berkeley.edu/~hendrycks/imagenet-a.tar',
     folderHint: 'the folder that holds n01498041/, n01531178/, …',
@@ -77,7 +74,6 @@ const SPECS: readonly DatasetSpec[] = [
     classes: wnidClasses(IMAGENET_R_WNIDS.map((wnid) => [wnid, CLIP_NAME_BY_WNID.get(wnid) as string])),
     expectedImages: 30000,
     ood: true,
-    errorCode: 'IMAGENET_R',
     archive: 'imagenet-r.tar',
     download: 'https://people.eecs.berkeley.edu/~hendrycks/imagenet-r.tar',
     folderHint: 'the folder that holds n01443537/, n01484850/, …',
@@ -89,7 +85,6 @@ const SPECS: readonly DatasetSpec[] = [
     classes: IMAGENET_1K_PAIRS.map(([wnid, name], label) => Object.freeze({ label, wnid, name, folder: String(label) })),
     expectedImages: 10000,
     ood: true,
-    errorCode: 'IMAGENET_V2',
     archive: 'imagenetv2-matched-frequency.tar.gz',
     download: 'https://s3-us-west-2.amazonaws.com/imagenetv2public/imagenetv2-matched-frequency.tar.gz',
     folderHint: 'the folder that holds 0/, 1/, …, 999/ (imagenetv2-matched-frequency-format-val/)',
@@ -101,7 +96,6 @@ const SPECS: readonly DatasetSpec[] = [
     classes: wnidClasses(IMAGENET_1K_PAIRS),
     expectedImages: 50889,
     ood: true,
-    errorCode: 'IMAGENET_SKETCH',
     archive: 'ImageNet-Sketch.zip',
     download: 'https://github.com/HaohanWang/ImageNet-Sketch',
     folderHint: 'the folder that holds n01440764/, …, n15075141/ (sketch/)',
@@ -113,7 +107,6 @@ const SPECS: readonly DatasetSpec[] = [
     classes: wnidClasses(IMAGENET_1K_PAIRS),
     expectedImages: 50000,
     ood: false,
-    errorCode: 'IMAGENET',
     archive: 'ILSVRC2012_img_val.tar (its 50,000 images are flat: sort them into wnid folders first)',
     download: 'https://image-net.org/download.php',
     folderHint: 'the validation set sorted into n01440764/, …, n15075141/ (one folder per class)',
