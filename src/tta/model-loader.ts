@@ -5,7 +5,7 @@ import type { ModelWeights } from '../model/model-weights.js';
 import type { PromptTokenizer } from '../model/prompt-learner.js';
 import { IMAGENET_A_CLASSNAMES } from '../model/imagenet-a.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import type { ClipArch } from '../weights/arch.js';
+import { archLabel } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
 import { TestTimeTuner } from './engine.js';
 import { lossContextOf } from '../config/cross-checks.js';
@@ -24,21 +24,8 @@ export interface LoadedTuner {
   dispose(): void;
 }
 
-/** OpenAI's ResNet CLIPs by (vision layers, vision width, embedding dim), as `clip.load` names them. */
-const OPENAI_RESNETS: ReadonlyArray<[string, string]> = [
-  ['RN50', '3,4,6,3/64/1024'],
-  ['RN101', '3,4,23,3/64/512'],
-  ['RN50x4', '4,6,10,6/80/640'],
-  ['RN50x16', '6,8,18,8/96/768'],
-  ['RN50x64', '3,15,36,10/128/1024'],
-];
-
-/** The architecture's OpenAI name ("RN50"), or its shape for anything else ("ResNet 2,1,1,1 width 8, 64px"). */
-export function archLabel(arch: ClipArch): string {
-  const key = `${arch.visionLayers.join(',')}/${arch.visionWidth}/${arch.embedDim}`;
-  const known = OPENAI_RESNETS.find(([, shape]) => shape === key);
-  return known ? known[0] : `ResNet ${arch.visionLayers.join(',')} width ${arch.visionWidth}, ${arch.imageResolution}px`;
-}
+/** The architecture's OpenAI name ("RN50", "ViT-B/16"), or its shape for anything else (the banner's arch). */
+export { archLabel };
 
 export async function loadTuner(config: TptConfig): Promise<LoadedTuner> {
   const coop = config.coop_weight_path === '' ? undefined : config.coop_weight_path;
