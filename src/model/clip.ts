@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers no gradient functions that plain Node can load; TPT differentiates the text tower.
 import './gradients.js';
-import { ImageTower } from './image-tower.js';
+import { createImageTower } from './architectures.js';
+import type { ImageEncoder } from './image-encoder.js';
 import { takeParam } from './model-weights.js';
 import type { ModelArch, ModelWeights } from './model-weights.js';
 import { PromptEncoder } from './prompt-encoder.js';
@@ -22,12 +23,12 @@ function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * The seed's ClipTestTimeTuning for a ResNet CLIP: frozen image and text towers, a CoOp prompt learner whose
+ * The seed's ClipTestTimeTuning for a CLIP of any backbone: frozen image and text towers, a CoOp prompt learner whose
  * context is the only variable, and logits = exp(logit_scale) · image · textᵀ on L2-normalised features.
  */
 export class ClipTestTimeModel {
   readonly arch: ModelArch;
-  readonly imageTower: ImageTower;
+  readonly imageTower: ImageEncoder;
   readonly textTower: TextTower;
   readonly promptLearner: PromptLearner;
   readonly shortcuts: boolean;
@@ -42,7 +43,7 @@ export class ClipTestTimeModel {
     const built: { dispose(): void }[] = [];
     try {
       this.logitScale = Math.exp(takeParam(weights.stateDict, 'logit_scale', []).data[0]!);
-      this.imageTower = new ImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? 16 });
+      this.imageTower = createImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? 16 });
       built.push(this.imageTower);
       this.textTower = new TextTower(weights.stateDict, weights.arch);
       built.push(this.textTower);
