@@ -12,7 +12,7 @@ import { loadClipWeights } from '../../src/weights/load.js';
 
 /**
  * The whole per-sample TPT step against PyTorch (scripts/fixtures/make_tpt_goldens.py, the seed's loop on the
- * tiny CLIP with CoOp's ctx): for each of the ten losses the loss value, the base logits and the tuned logits
+ * tiny RN and tiny ViT CLIPs with CoOp's ctx): for each of the ten losses the loss value, the base logits and the tuned logits
  * agree to 2e-3, and so do the two-step cases (measured: ≤ 2.4e-5; run with TPT_GOLDEN_REPORT=1 to print them).
  */
 
@@ -28,17 +28,18 @@ interface GoldenCase {
 
 interface Golden {
   model: { weights: string; coop: string; classnames: string; n_ctx: number; ctx_init: string; class_token_position: 'end' };
+  views: { file: string };
   ctx_initial: { shape: number[]; values: number[] };
   cases: GoldenCase[];
 }
 
 const FIXTURES = 'test/fixtures/tpt';
-const golden = JSON.parse(readFileSync(`${FIXTURES}/cases.json`, 'utf8')) as Golden;
+/** One golden file per tiny CLIP (scripts/fixtures/make_tpt_goldens.py): the same cases on each backbone. */
+const GOLDEN_FILES = [
+  ['tiny RN CLIP', 'cases.json'],
+  ['tiny ViT CLIP', 'vit-cases.json'],
+] as const;
 const TOLERANCE = 2e-3;
-
-let model: ClipTestTimeModel;
-let views: Float32Array; // [32, 64, 64, 3] NHWC
-let size: number;
 
 /** [N, 3, S, S] (PyTorch) → [N, S, S, 3] (tfjs). */
 function nchwToNhwc(data: Float32Array, n: number, s: number): Float32Array {
@@ -54,27 +55,32 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-beforeAll(async () => {
-  await initBackend('wasm');
-  const weights = await loadClipWeights(golden.model.weights, { coop: golden.model.coop });
-  const classnames = JSON.parse(readFileSync(golden.model.classnames, 'utf8')) as string[];
-  model = new ClipTestTimeModel(weights, await loadTokenizer(), classnames, {
-    nCtx: golden.model.n_ctx,
-    ctxInit: golden.model.ctx_init,
-    classTokenPosition: golden.model.class_token_position,
+describe.each(GOLDEN_FILES)('TPT per-sample step vs the PyTorch reference (%s)', (_, file) => {
+  const golden = JSON.parse(readFileSync(`${FIXTURES}/${file}`, 'utf8')) as Golden;
+  let model: ClipTestTimeModel;
+  let views: Float32Array; // [32, 64, 64, 3] NHWC
+  let size: number;
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+    const weights = await loadClipWeights(golden.model.weights, { coop: golden.model.coop });
+    const classnames = JSON.parse(readFileSync(golden.model.classnames, 'utf8')) as string[];
+    model = new ClipTestTimeModel(weights, await loadTokenizer(), classnames, {
+      nCtx: golden.model.n_ctx,
+      ctxInit: golden.model.ctx_init,
+      classTokenPosition: golden.model.class_token_position,
+    });
+    const npy = decodeNpy(readFileSync(`${FIXTURES}/${golden.views.file}`));
+    if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
+    const [n, , s] = npy.shape as [number, number, number, number];
+    size = s;
+    views = nchwToNhwc(npy.data, n, s);
   });
-  const npy = decodeNpy(readFileSync(`${FIXTURES}/views.npy`));
-  if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
-  const [n, , s] = npy.shape as [number, number, number, number];
-  size = s;
-  views = nchwToNhwc(npy.data, n, s);
-});
 
-afterAll(() => {
-  model?.dispose();
-});
+  afterAll(() => {
+    model?.dispose();
+  });
 
-describe('TPT per-sample step vs the PyTorch reference (tiny CLIP)', () => {
   it('starts from the CoOp context', () => {
     expect(maxAbsDiff(model.ctx.dataSync(), golden.ctx_initial.values)).toBe(0);
   });
