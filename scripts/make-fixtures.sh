@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
 export OMP_NUM_THREADS=2
 $PY scripts/fixtures/tiny_clip.py
+$PY scripts/fixtures/make_vit_shapes.py
 $PY scripts/fixtures/make_tokenizer_goldens.py
 $PY scripts/fixtures/make_pickle_cases.py
 $PY scripts/fixtures/make_tracker_goldens.py

@@ -31,7 +31,6 @@ export const ERROR_CODES = {
   WEIGHTS_BYTEORDER: 'the checkpoint stores big-endian tensors',
   WEIGHTS_BAD_MANIFEST: 'a folder written by tpt convert is incomplete or damaged',
   WEIGHTS_NOT_CLIP: 'the checkpoint is not a CLIP model',
-  WEIGHTS_VIT_UNSUPPORTED: 'the checkpoint is a Vision Transformer CLIP, which this build does not run',
   WEIGHTS_ARCH_UNSUPPORTED: "the checkpoint's shapes give an architecture OpenAI's build_model cannot build",
   WEIGHTS_KEY: 'the weights lack a parameter the model needs',
   WEIGHTS_DTYPE: 'a parameter is not floating point',

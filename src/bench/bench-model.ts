@@ -6,7 +6,8 @@ import { shareStateDict, shareTensor } from '../workers/shared-weights.js';
 
 /**
  * The architectures `tpt bench` can build: exact tensor shapes of OpenAI's checkpoints, seeded random values
- * (the demo's generator), so timing needs no download. `tiny` is the test fixtures' CLIP, for quick checks.
+ * (the demo's generator), so timing needs no download. `tiny` and `tiny-vit` are the test fixtures' CLIPs'
+ * shapes, for quick checks.
  */
 export const BENCH_ARCHS = {
   RN50: {
@@ -31,6 +32,42 @@ export const BENCH_ARCHS = {
     transformerLayers: 12,
     nCtx: 4,
   },
+  'ViT-B/32': {
+    visionLayers: 12,
+    visionWidth: 768,
+    visionPatchSize: 32,
+    inputResolution: 224,
+    embedDim: 512,
+    contextLength: 77,
+    vocabSize: 49408,
+    transformerWidth: 512,
+    transformerLayers: 12,
+    nCtx: 4,
+  },
+  'ViT-B/16': {
+    visionLayers: 12,
+    visionWidth: 768,
+    visionPatchSize: 16,
+    inputResolution: 224,
+    embedDim: 512,
+    contextLength: 77,
+    vocabSize: 49408,
+    transformerWidth: 512,
+    transformerLayers: 12,
+    nCtx: 4,
+  },
+  'ViT-L/14': {
+    visionLayers: 24,
+    visionWidth: 1024,
+    visionPatchSize: 14,
+    inputResolution: 224,
+    embedDim: 768,
+    contextLength: 77,
+    vocabSize: 49408,
+    transformerWidth: 768,
+    transformerLayers: 12,
+    nCtx: 4,
+  },
   tiny: {
     visionLayers: [2, 1, 1, 1],
     visionWidth: 8,
@@ -40,6 +77,18 @@ export const BENCH_ARCHS = {
     vocabSize: 49408,
     transformerWidth: 128,
     transformerLayers: 2,
+    nCtx: 4,
+  },
+  'tiny-vit': {
+    visionLayers: 2,
+    visionWidth: 64,
+    visionPatchSize: 8,
+    inputResolution: 64,
+    embedDim: 32,
+    contextLength: 77,
+    vocabSize: 49408,
+    transformerWidth: 64,
+    transformerLayers: 1,
     nCtx: 4,
   },
 } as const satisfies Record<string, DemoClipSize>;

@@ -17,7 +17,7 @@ export function registerConvert(program: Command): void {
         'context and the BPE vocabulary, into a weights folder (TensorFlow.js manifest + shards). Commands that ' +
         'take --weights accept this folder or the raw checkpoint.',
     )
-    .requiredOption('--clip <file>', 'CLIP ResNet checkpoint: RN50.pt (TorchScript) or torch.save(state_dict) file')
+    .requiredOption('--clip <file>', 'CLIP checkpoint: RN50.pt, ViT-B-16.pt, … (TorchScript) or a torch.save(state_dict) file')
     .option('--coop <file>', "CoOp prompt-learner checkpoint whose state_dict['ctx'] is stored with the weights")
     .option('--bpe <file>', 'CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) to copy into the folder')
     .requiredOption('--out <dir>', 'folder to write (created if missing)')

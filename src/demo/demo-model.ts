@@ -1,8 +1,8 @@
 /**
- * A small CLIP (ModifiedResNet image tower + causal text transformer) with seeded random weights, as a
- * PyTorch-style state_dict: OpenAI's parameter names, PyTorch layouts ([out, in(, kh, kw)] for conv and
- * linear weights) and exactly the shapes `clip.model.build_model` infers its architecture from. The text side
- * keeps the full 49,408-token vocabulary and 77-token context, so the real tokenizer and prompts work.
+ * A small CLIP (ModifiedResNet or VisionTransformer image tower + causal text transformer) with seeded random
+ * weights, as a PyTorch-style state_dict: OpenAI's parameter names, PyTorch layouts ([out, in(, kh, kw)] for
+ * conv and linear weights) and exactly the shapes `clip.model.build_model` infers its architecture from. The
+ * text side keeps the full 49,408-token vocabulary and 77-token context, so the real tokenizer and prompts work.
  *
  * Initial values follow CLIP's `initialize_parameters` scales (normal std 0.02 token embedding, 0.01
  * positional, width^-0.5 attention, (2·width)^-0.5 MLP, PyTorch's default fan-in uniform for convolutions),
@@ -15,11 +15,7 @@ import type { HostTensor, StateDict } from '../weights/host-tensor.js';
 import { numel } from '../weights/host-tensor.js';
 import { Rng } from '../data/rng.js';
 
-export interface DemoClipSize {
-  /** Bottleneck blocks per stage of the ModifiedResNet. */
-  visionLayers: readonly [number, number, number, number];
-  /** Stem/first-stage width; the attention pool's width is 32× this. */
-  visionWidth: number;
+interface DemoTextSize {
   inputResolution: number;
   embedDim: number;
   contextLength: number;
@@ -30,7 +26,29 @@ export interface DemoClipSize {
   nCtx: number;
 }
 
-export const DEMO_CLIP_SIZE: DemoClipSize = Object.freeze({
+export interface DemoResNetSize extends DemoTextSize {
+  /** Bottleneck blocks per stage of the ModifiedResNet. */
+  visionLayers: readonly [number, number, number, number];
+  /** Stem/first-stage width; the attention pool's width is 32× this. */
+  visionWidth: number;
+}
+
+export interface DemoViTSize extends DemoTextSize {
+  /** Residual attention blocks of the VisionTransformer (a number, as build_model's vision_layers for a ViT). */
+  visionLayers: number;
+  /** A multiple of 64 (heads = width // 64). */
+  visionWidth: number;
+  visionPatchSize: number;
+}
+
+/** A ResNet or a ViT CLIP, told apart as build_model does: a ViT's vision_layers is one number. */
+export type DemoClipSize = DemoResNetSize | DemoViTSize;
+
+function isViTSize(size: DemoClipSize): size is DemoViTSize {
+  return typeof size.visionLayers === 'number';
+}
+
+export const DEMO_CLIP_SIZE: DemoResNetSize = Object.freeze({
   visionLayers: [1, 1, 1, 1] as const,
   visionWidth: 16,
   inputResolution: 64,
@@ -89,7 +107,7 @@ function addLayerNorm(sd: StateDict, init: SeededInit, name: string, width: numb
   sd.set(`${name}.bias`, init.constant([width], 0));
 }
 
-function addVisual(sd: StateDict, init: SeededInit, size: DemoClipSize): void {
+function addResNetVisual(sd: StateDict, init: SeededInit, size: DemoResNetSize): void {
   const width = size.visionWidth;
   // stem: three 3×3 convolutions (3 → w/2 → w/2 → w)
   addConv(sd, init, 'visual.conv1', width / 2, 3, 3);
@@ -131,23 +149,47 @@ function addVisual(sd: StateDict, init: SeededInit, size: DemoClipSize): void {
   addLinear(sd, init, 'visual.attnpool.c_proj', size.embedDim, poolWidth, std);
 }
 
+/**
+ * OpenAI's VisionTransformer: conv1 patches (PyTorch's default conv init), class and positional embeddings and
+ * proj at width^-0.5 (as VisionTransformer draws them), and blocks at the text transformer's scales.
+ */
+function addViTVisual(sd: StateDict, init: SeededInit, size: DemoViTSize): void {
+  const w = size.visionWidth;
+  const p = size.visionPatchSize;
+  const grid = Math.floor(size.inputResolution / p);
+  sd.set('visual.class_embedding', init.normal([w], w ** -0.5));
+  sd.set('visual.positional_embedding', init.normal([grid * grid + 1, w], w ** -0.5));
+  sd.set('visual.proj', init.normal([w, size.embedDim], w ** -0.5));
+  addConv(sd, init, 'visual.conv1', w, 3, p);
+  addLayerNorm(sd, init, 'visual.ln_pre', w);
+  for (let l = 0; l < size.visionLayers; l++) addResidualBlock(sd, init, `visual.transformer.resblocks.${l}`, w, size.visionLayers);
+  addLayerNorm(sd, init, 'visual.ln_post', w);
+}
+
+function addVisual(sd: StateDict, init: SeededInit, size: DemoClipSize): void {
+  if (isViTSize(size)) addViTVisual(sd, init, size);
+  else addResNetVisual(sd, init, size);
+}
+
+/** One pre-LN residual attention block of width w in a transformer of `layers` blocks (CLIP's init scales). */
+function addResidualBlock(sd: StateDict, init: SeededInit, name: string, w: number, layers: number): void {
+  const attnStd = w ** -0.5;
+  const projStd = w ** -0.5 * (2 * layers) ** -0.5;
+  const fcStd = (2 * w) ** -0.5;
+  sd.set(`${name}.attn.in_proj_weight`, init.normal([3 * w, w], attnStd)); // q, k, v stacked on dim 0
+  sd.set(`${name}.attn.in_proj_bias`, init.constant([3 * w], 0));
+  addLinear(sd, init, `${name}.attn.out_proj`, w, w, projStd);
+  addLayerNorm(sd, init, `${name}.ln_1`, w);
+  addLinear(sd, init, `${name}.mlp.c_fc`, 4 * w, w, fcStd);
+  addLinear(sd, init, `${name}.mlp.c_proj`, w, 4 * w, projStd);
+  addLayerNorm(sd, init, `${name}.ln_2`, w);
+}
+
 function addText(sd: StateDict, init: SeededInit, size: DemoClipSize): void {
   const w = size.transformerWidth;
-  const attnStd = w ** -0.5;
-  const projStd = w ** -0.5 * (2 * size.transformerLayers) ** -0.5;
-  const fcStd = (2 * w) ** -0.5;
   sd.set('positional_embedding', init.normal([size.contextLength, w], 0.01));
   sd.set('token_embedding.weight', init.normal([size.vocabSize, w], 0.02));
-  for (let l = 0; l < size.transformerLayers; l++) {
-    const name = `transformer.resblocks.${l}`;
-    sd.set(`${name}.attn.in_proj_weight`, init.normal([3 * w, w], attnStd)); // q, k, v stacked on dim 0
-    sd.set(`${name}.attn.in_proj_bias`, init.constant([3 * w], 0));
-    addLinear(sd, init, `${name}.attn.out_proj`, w, w, projStd);
-    addLayerNorm(sd, init, `${name}.ln_1`, w);
-    addLinear(sd, init, `${name}.mlp.c_fc`, 4 * w, w, fcStd);
-    addLinear(sd, init, `${name}.mlp.c_proj`, w, 4 * w, projStd);
-    addLayerNorm(sd, init, `${name}.ln_2`, w);
-  }
+  for (let l = 0; l < size.transformerLayers; l++) addResidualBlock(sd, init, `transformer.resblocks.${l}`, w, size.transformerLayers);
   addLayerNorm(sd, init, 'ln_final', w);
   sd.set('text_projection', init.normal([w, size.embedDim], w ** -0.5));
   sd.set('logit_scale', init.constant([], Math.log(1 / 0.07)));

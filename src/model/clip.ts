@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ImageTower } from './image-tower.js';
+import { createImageTower } from './architectures.js';
+import type { ImageEncoder } from './image-encoder.js';
 import { clipLogits } from './logits.js';
 import { takeParam } from './host-params.js';
 import type { ModelArch, ModelWeights } from './host-params.js';
@@ -27,14 +28,14 @@ function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * The seed's ClipTestTimeTuning for a ResNet CLIP on tfjs: frozen image and text towers over a host prompt
- * setup, and logits = exp(logit_scale) · image · textᵀ on L2-normalised features. It holds no context: the
- * context is an argument (a tensor of the setup's ctxShape), so gradients are taken with respect to it and
- * the tuned values live on the host (see src/engine/tfjs-towers.ts).
+ * The seed's ClipTestTimeTuning for a CLIP of any backbone on tfjs: frozen image and text towers over a host
+ * prompt setup, and logits = exp(logit_scale) · image · textᵀ on L2-normalised features. It holds no context:
+ * the context is an argument (a tensor of the setup's ctxShape), so gradients are taken with respect to it
+ * and the tuned values live on the host (see src/engine/tfjs-towers.ts).
  */
 export class ClipTestTimeModel {
   readonly arch: ModelArch;
-  readonly imageTower: ImageTower;
+  readonly imageTower: ImageEncoder;
   readonly textTower: TextTower;
   readonly setup: PromptSetup;
   readonly shortcuts: boolean;
@@ -49,7 +50,7 @@ export class ClipTestTimeModel {
     const built: { dispose(): void }[] = [];
     try {
       this.logitScale = Math.exp(takeParam(weights.stateDict, 'logit_scale', []).data[0]!);
-      this.imageTower = new ImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? 16 });
+      this.imageTower = createImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? 16 });
       built.push(this.imageTower);
       this.textTower = new TextTower(weights.stateDict, weights.arch);
       built.push(this.textTower);

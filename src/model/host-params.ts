@@ -1,4 +1,5 @@
 import { TptError } from '../errors.js';
+import type { ClipArch } from '../weights/arch.js';
 import type { HostTensor, StateDict } from '../weights/host-tensor.js';
 
 /*
@@ -6,21 +7,11 @@ import type { HostTensor, StateDict } from '../weights/host-tensor.js';
  */
 
 /**
- * What the model needs from a checkpoint. `ClipWeights` from `src/weights/load.ts` satisfies it
+ * The architecture the model is built for: the same type the weights loader infers (one type for every
+ * backbone, told apart by `visionKind`). `ClipWeights` from `src/weights/load.ts` satisfies `ModelWeights`
  * structurally; keeping the model on this narrow view lets tests build weights of any shape in memory.
  */
-export interface ModelArch {
-  embedDim: number;
-  imageResolution: number;
-  visionLayers: readonly number[];
-  visionWidth: number;
-  visionHeads: number;
-  contextLength: number;
-  vocabSize: number;
-  transformerWidth: number;
-  transformerHeads: number;
-  transformerLayers: number;
-}
+export type ModelArch = ClipArch;
 
 export interface ModelWeights {
   arch: ModelArch;
@@ -44,7 +35,7 @@ export function takeParam(stateDict: StateDict, name: string, shape?: readonly n
   const t = stateDict.get(name);
   if (!t) {
     throw new TptError('WEIGHTS_KEY', `the CLIP weights have no parameter "${name}"`, {
-      hint: 'Pass an OpenAI CLIP ResNet checkpoint (e.g. RN50.pt) or a folder written by `tpt convert`.',
+      hint: 'Pass an OpenAI CLIP checkpoint (e.g. RN50.pt, ViT-B-16.pt) or a folder written by `tpt convert`.',
     });
   }
   if (!(t.data instanceof Float32Array)) {

@@ -1,20 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
 import { AttentionPool2d } from './attention-pool.js';
-import type { ModelArch } from './model-weights.js';
+import type { ResNetClipArch } from '../weights/arch.js';
+import { encodeInChunks, type ImageEncoder, type ImageTowerOptions } from './image-encoder.js';
 import { Bottleneck, ResNetStem } from './resnet.js';
 import { attentionPoolShape, bottleneckPlan } from './resnet-plan.js';
-
-export interface ImageTowerOptions {
-  /** Views per forward pass; bounds the activation memory (RN50 at 224 px: about 50 MB per view). */
-  chunkSize?: number;
-}
 
 /**
  * OpenAI's ModifiedResNet (any depth and width), inference only: BatchNorm is folded into the convolutions at
  * build time and no gradient ever flows here (TPT tunes only the text context).
  */
-export class ImageTower {
+export class ImageTower implements ImageEncoder {
   readonly inputResolution: number;
   readonly outputDim: number;
   private readonly stem: ResNetStem;
@@ -22,7 +18,8 @@ export class ImageTower {
   private readonly attnpool: AttentionPool2d;
   private readonly chunkSize: number;
 
-  constructor(stateDict: StateDict, arch: ModelArch, options: ImageTowerOptions = {}) {
+  constructor(stateDict: StateDict, arch: ResNetClipArch, options: ImageTowerOptions = {}) {
+    const width = arch.visionWidth;
     this.inputResolution = arch.imageResolution;
     this.outputDim = arch.embedDim;
     this.chunkSize = Math.max(1, options.chunkSize ?? 16);
@@ -49,22 +46,7 @@ export class ImageTower {
 
   /** views: [N, S, S, 3] normalised NHWC → unnormalised image features [N, embedDim]. */
   encode(views: tf.Tensor4D): tf.Tensor2D {
-    const [n, h, w, c] = views.shape;
-    if (h !== this.inputResolution || w !== this.inputResolution || c !== 3) {
-      throw new Error(`image tower expects [N, ${this.inputResolution}, ${this.inputResolution}, 3] views, got [${views.shape.join(', ')}]`);
-    }
-    if (n <= this.chunkSize) return this.forwardChunk(views);
-    const parts: tf.Tensor2D[] = [];
-    try {
-      for (let start = 0; start < n; start += this.chunkSize) {
-        const size = Math.min(this.chunkSize, n - start);
-        // Each chunk's activations are freed before the next one starts; only its [size, E] output survives.
-        parts.push(tf.tidy(() => this.forwardChunk(tf.slice(views, [start, 0, 0, 0], [size, h, w, c]))));
-      }
-      return tf.concat(parts, 0);
-    } finally {
-      for (const p of parts) p.dispose();
-    }
+    return encodeInChunks(views, this.inputResolution, this.chunkSize, (chunk) => this.forwardChunk(chunk));
   }
 
   dispose(): void {

@@ -1,6 +1,6 @@
 import type { StateDict } from '../weights/host-tensor.js';
 import { takeParam } from './host-params.js';
-import type { ModelArch } from './model-weights.js';
+import type { ResNetClipArch } from '../weights/arch.js';
 
 /**
  * Host planning of OpenAI's ModifiedResNet image tower, with no tensor library: which blocks exist and how
@@ -63,7 +63,7 @@ export interface BottleneckPlan {
 }
 
 /** The blocks of each stage, in order, for the architecture's layer counts and width. */
-export function bottleneckPlan(arch: Pick<ModelArch, 'visionLayers' | 'visionWidth'>): BottleneckPlan[][] {
+export function bottleneckPlan(arch: Pick<ResNetClipArch, 'visionLayers' | 'visionWidth'>): BottleneckPlan[][] {
   let inplanes = arch.visionWidth;
   return arch.visionLayers.map((blocks, stage) => {
     const planes = arch.visionWidth * 2 ** stage;
@@ -123,7 +123,7 @@ export const STEM_CONVS = [
 ] as const;
 
 /** The attention pool's geometry: the stem halves twice and three stages halve once each, 32x in all. */
-export function attentionPoolShape(arch: Pick<ModelArch, 'imageResolution' | 'visionWidth' | 'visionHeads' | 'embedDim'>) {
+export function attentionPoolShape(arch: Pick<ResNetClipArch, 'imageResolution' | 'visionWidth' | 'visionHeads' | 'embedDim'>) {
   const width = arch.visionWidth * 32;
   if (width % arch.visionHeads !== 0) throw new Error(`attention pool width ${width} is not divisible by ${arch.visionHeads} heads`);
   return {

@@ -106,7 +106,8 @@ export interface PrefixKeyValues {
 }
 
 /**
- * One pre-LN residual block of CLIP's text transformer: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+ * One pre-LN residual block of CLIP's transformers (text, and the ViT image tower's): x + attn(ln_1(x)), then
+ * x + mlp(ln_2(x)).
  * Every op here has a gradient on the wasm backend (matMul, reshape, transpose, split, concat, slice, softmax).
  */
 export class ResidualAttentionBlock {
@@ -120,7 +121,7 @@ export class ResidualAttentionBlock {
   private readonly headDim: number;
 
   constructor(stateDict: StateDict, prefix: string, readonly width: number, readonly heads: number) {
-    if (width % heads !== 0) throw new Error(`text width ${width} is not divisible by ${heads} heads`);
+    if (width % heads !== 0) throw new Error(`transformer width ${width} is not divisible by ${heads} heads`);
     this.headDim = width / heads;
     this.ln1 = loadLayerNorm(stateDict, `${prefix}.ln_1`, width);
     this.ln2 = loadLayerNorm(stateDict, `${prefix}.ln_2`, width);
@@ -165,19 +166,23 @@ export class ResidualAttentionBlock {
     return residualAdd(afterAttn, reshape(mlp, [b, l, w])); // [B·L, W] → [B, L, W]
   }
 
-  /** x [B, L, W] with an additive mask [L, L]; also returns this layer's keys/values [B·heads, L, d]. */
-  forwardWithKeyValues(x: tf.Tensor3D, mask: tf.Tensor2D): { out: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
+  /**
+   * x [B, L, W] with an additive mask [L, L] (the text tower's causal one; none for the ViT, whose tokens all
+   * see each other); also returns this layer's keys/values [B·heads, L, d].
+   */
+  forwardWithKeyValues(x: tf.Tensor3D, mask?: tf.Tensor2D): { out: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
     // Each block in its own tidy: under a gradient tape only the tensors its backward pass saved survive.
     return tf.tidy(() => {
       const { q, k, v } = this.project(x);
       const keys = this.headsFirst(k);
       const values = this.headsFirst(v);
-      const weights = tf.softmax(tf.add(tf.matMul(this.headsFirst(q), keys, false, true), mask)); // [B·heads, L, L]
+      const scores = tf.matMul(this.headsFirst(q), keys, false, true); // [B·heads, L, L]
+      const weights = tf.softmax(mask ? tf.add(scores, mask) : scores);
       return { out: this.finish(x, tf.matMul(weights, values)), keys, values };
     });
   }
 
-  forward(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
+  forward(x: tf.Tensor3D, mask?: tf.Tensor2D): tf.Tensor3D {
     return this.forwardWithKeyValues(x, mask).out;
   }
 

@@ -1,6 +1,7 @@
 import type { ModelArch } from '../model/model-weights.js';
 import type { StateDict } from '../weights/host-tensor.js';
-import { IMAGE_INPUT, IMAGE_OUTPUT, buildResNetImageGraph } from './resnet-image-graph.js';
+import { buildImageGraph } from './image-graphs.js';
+import { IMAGE_INPUT, IMAGE_OUTPUT } from './image-io.js';
 import { createSession, loadOrt, preferredProviders, type Ort, type OrtSession } from './runtime.js';
 
 export interface OnnxImageTowerOptions {
@@ -13,9 +14,9 @@ export interface OnnxImageTowerOptions {
 }
 
 /**
- * The ResNet CLIP image tower on ONNX Runtime: views [V, S, S, 3] NHWC (normalised) → L2-normalised
- * features [V, E], host arrays in and out. The graph is built in memory from the state_dict (see
- * resnet-image-graph.ts); its bytes are dropped once the session holds the model.
+ * A CLIP image tower (ResNet or ViT, see image-graphs.ts) on ONNX Runtime: views [V, S, S, 3] NHWC (normalised) → L2-normalised
+ * features [V, E], host arrays in and out. The graph is built in memory from the state_dict; its bytes are
+ * dropped once the session holds the model.
  */
 export class OnnxImageTower {
   private session: OrtSession | undefined;
@@ -36,7 +37,7 @@ export class OnnxImageTower {
     const ort = await loadOrt();
     const providers = options.providers ?? (await preferredProviders());
     // No reference to the bytes (nor to the folded weights inside the builder) outlives this statement.
-    const session = await createSession(buildResNetImageGraph(stateDict, arch), { threads: options.threads, providers });
+    const session = await createSession(buildImageGraph(stateDict, arch), { threads: options.threads, providers });
     return new OnnxImageTower(ort, session, providers, arch.imageResolution, arch.embedDim, Math.max(1, options.chunkSize ?? 16));
   }
 

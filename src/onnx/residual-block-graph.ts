@@ -173,6 +173,12 @@ export class GraphOps {
     return this.g.op('ReduceSum', [x, this.g.constInt64([-1])], { keepdims: 1 });
   }
 
+  /** x / ‖x‖₂ per row, as the tfjs model's l2Normalize (no epsilon): [n, E] → [n, E]. */
+  l2NormalizeRows(x: string): string {
+    const norm = this.g.op('Sqrt', [this.g.op('ReduceSumSquare', [x], { axes: [-1], keepdims: 1 })]); // [n, 1]
+    return this.g.op('Div', [x, norm]);
+  }
+
   meanLast(x: string): string {
     return this.g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
   }

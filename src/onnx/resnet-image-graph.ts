@@ -1,4 +1,3 @@
-import type { ModelArch } from '../model/model-weights.js';
 import { takeParam } from '../model/host-params.js';
 import {
   STEM_CONVS,
@@ -11,7 +10,10 @@ import {
   type HostFoldedConv,
 } from '../model/resnet-plan.js';
 import type { StateDict } from '../weights/host-tensor.js';
+import type { ResNetClipArch } from '../weights/arch.js';
 import { OnnxGraph } from './graph-builder.js';
+import { IMAGE_INPUT, IMAGE_OUTPUT } from './image-io.js';
+import { GraphOps } from './residual-block-graph.js';
 
 /**
  * OpenAI's ModifiedResNet image tower (any depth, width and resolution) as an ONNX graph, built from the
@@ -26,8 +28,6 @@ import { OnnxGraph } from './graph-builder.js';
  * Input `views` [V, S, S, 3] (V symbolic), output `features` [V, E], L2-normalised.
  */
 
-export const IMAGE_INPUT = 'views';
-export const IMAGE_OUTPUT = 'features';
 
 /** Folded conv (+bias) with PyTorch's symmetric padding; every conv of the tower has stride 1 except the stem's first. */
 function conv(g: OnnxGraph, x: string, folded: HostFoldedConv, name: string, options: { pad: number; stride?: number; relu: boolean }): string {
@@ -82,7 +82,7 @@ function linear(g: OnnxGraph, stateDict: StateDict, x: string, name: string, out
 }
 
 /** The attention pool with one query, the mean token: [V, C, H, W] → [V, E]. */
-function attentionPool(g: OnnxGraph, stateDict: StateDict, arch: ModelArch, x: string): string {
+function attentionPool(g: OnnxGraph, stateDict: StateDict, arch: ResNetClipArch, x: string): string {
   const prefix = 'visual.attnpool';
   const { spacialDim, width: c, heads, headDim: d, outputDim } = attentionPoolShape(arch);
   const hw = spacialDim * spacialDim;
@@ -111,14 +111,8 @@ function attentionPool(g: OnnxGraph, stateDict: StateDict, arch: ModelArch, x: s
   return linear(g, stateDict, attended, `${prefix}.c_proj`, outputDim, c); // [V, E]
 }
 
-/** features / ‖features‖₂ per row, as the tfjs model's l2Normalize (no epsilon): [V, E] → [V, E]. */
-function l2Normalize(g: OnnxGraph, x: string): string {
-  const norm = g.op('Sqrt', [g.op('ReduceSumSquare', [x], { axes: [-1], keepdims: 1 })]); // [V, 1]
-  return g.op('Div', [x, norm]);
-}
-
 /** The serialised graph; the folded weights it was built from become garbage once this returns. */
-export function buildResNetImageGraph(stateDict: StateDict, arch: ModelArch): Uint8Array {
+export function buildResNetImageGraph(stateDict: StateDict, arch: ResNetClipArch): Uint8Array {
   const g = new OnnxGraph('clip_resnet_image_tower');
   const size = arch.imageResolution;
   const views = g.input(IMAGE_INPUT, ['views', size, size, 3]);
@@ -127,7 +121,7 @@ export function buildResNetImageGraph(stateDict: StateDict, arch: ModelArch): Ui
   for (const stage of bottleneckPlan(arch)) {
     for (const plan of stage) x = bottleneck(g, stateDict, plan, x);
   } // [V, 32w, S/32, S/32]
-  const features = l2Normalize(g, attentionPool(g, stateDict, arch, x)); // [V, E]
+  const features = new GraphOps(g).l2NormalizeRows(attentionPool(g, stateDict, arch, x)); // [V, E]
   g.output(features, IMAGE_OUTPUT, ['views', arch.embedDim]);
   return g.toBytes();
 }

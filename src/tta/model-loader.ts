@@ -6,7 +6,7 @@ import type { ModelWeights } from '../model/host-params.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import type { ClipArch } from '../weights/arch.js';
+import { archLabel } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
 import { TestTimeTuner, type TunerSettings } from './engine.js';
 import { lossContextOf } from '../config/cross-checks.js';
@@ -26,21 +26,8 @@ export interface ModelInputs {
   vocabulary: string;
 }
 
-/** OpenAI's ResNet CLIPs by (vision layers, vision width, embedding dim), as `clip.load` names them. */
-const OPENAI_RESNETS: ReadonlyArray<[string, string]> = [
-  ['RN50', '3,4,6,3/64/1024'],
-  ['RN101', '3,4,23,3/64/512'],
-  ['RN50x4', '4,6,10,6/80/640'],
-  ['RN50x16', '6,8,18,8/96/768'],
-  ['RN50x64', '3,15,36,10/128/1024'],
-];
-
-/** The architecture's OpenAI name ("RN50"), or its shape for anything else ("ResNet 2,1,1,1 width 8, 64px"). */
-export function archLabel(arch: ClipArch): string {
-  const key = `${arch.visionLayers.join(',')}/${arch.visionWidth}/${arch.embedDim}`;
-  const known = OPENAI_RESNETS.find(([, shape]) => shape === key);
-  return known ? known[0] : `ResNet ${arch.visionLayers.join(',')} width ${arch.visionWidth}, ${arch.imageResolution}px`;
-}
+/** The architecture's OpenAI name ("RN50", "ViT-B/16"), or its shape for anything else (the banner's arch). */
+export { archLabel };
 
 /** The prompt setup the config describes, over weights already in memory. */
 export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[] = datasetClassnames(config.dataset)): PromptSetup {

@@ -1,12 +1,12 @@
 import { TptError } from '../errors.js';
+import { notClip, countBlocks, dim, residualBlockShapes, type Shapes } from './arch-shapes.js';
+import { RESNET_BACKBONE } from './arch-resnet.js';
+import { VIT_BACKBONE } from './arch-vit.js';
 
-/** The hyper-parameters of an OpenAI CLIP with a ModifiedResNet image tower, as `build_model` derives them. */
-export interface ClipArch {
+/** build_model's text hyper-parameters, the embedding both towers project to, and the image size. */
+export interface ClipArchCommon {
   embedDim: number;
   imageResolution: number;
-  visionLayers: [number, number, number, number];
-  visionWidth: number;
-  visionHeads: number;
   contextLength: number;
   vocabSize: number;
   transformerWidth: number;
@@ -14,86 +14,124 @@ export interface ClipArch {
   transformerLayers: number;
 }
 
-/** Scalar buffers of OpenAI's JIT archives that `build_model` deletes before loading. */
-export const DROPPED_SCALAR_BUFFERS = ['input_resolution', 'context_length', 'vocab_size'] as const;
+/** What the text side decides; the image tower's backbone adds the image size. */
+export type TextArch = Omit<ClipArchCommon, 'imageResolution'>;
 
-type Shapes = ReadonlyMap<string, readonly number[]>;
+/** What a backbone infers: everything but the text side. */
+export type VisionArch<A extends ClipArch> = Omit<A, keyof TextArch>;
 
-function notClip(message: string, hint?: string): TptError {
-  return new TptError('WEIGHTS_NOT_CLIP', message, {
-    hint: hint ?? 'Pass an OpenAI CLIP ResNet checkpoint (RN50.pt or its state_dict) or a folder written by `tpt convert`.',
-  });
+/** A CLIP with OpenAI's ModifiedResNet image tower (RN50, RN101, RN50x4, …). */
+export interface ResNetClipArch extends ClipArchCommon {
+  visionKind: 'resnet';
+  /** Bottleneck blocks per stage. */
+  visionLayers: [number, number, number, number];
+  visionWidth: number;
+  /** Attention-pool heads (width·32/64). */
+  visionHeads: number;
 }
 
-function dim(shapes: Shapes, key: string, axis: number): number {
-  const shape = shapes.get(key);
-  if (!shape) throw notClip(`the checkpoint has no "${key}", so it is not a CLIP model`);
-  const d = axis < 0 ? shape[shape.length + axis] : shape[axis];
-  if (d === undefined) throw notClip(`"${key}" has shape [${shape.join(', ')}], too few dimensions for a CLIP model`);
-  return d;
-}
-
-/** `len(set(k.split(".")[2] for k in state_dict if k.startswith(prefix)))`, as build_model counts blocks. */
-function countBlocks(shapes: Shapes, prefix: string): number {
-  const ids = new Set<string>();
-  for (const k of shapes.keys()) if (k.startsWith(prefix)) ids.add(k.split('.')[2] ?? '');
-  return ids.size;
+/** A CLIP with OpenAI's VisionTransformer image tower (ViT-B/32, ViT-B/16, ViT-L/14, …). */
+export interface ViTClipArch extends ClipArchCommon {
+  visionKind: 'vit';
+  /** Residual attention blocks. */
+  visionLayers: number;
+  visionWidth: number;
+  /** width // 64 */
+  visionHeads: number;
+  visionPatchSize: number;
 }
 
 /**
- * The architecture of a ResNet CLIP from its state_dict shapes, exactly as OpenAI's `build_model` infers it:
- * block counts from key names, width from `visual.layer1.0.conv1.weight`, input resolution from the
- * attention pool's positional embedding ((√(tokens−1))·32), heads as width·32/64 (vision) and width/64 (text).
- * Then every key and shape is checked against that architecture, as nanoGPT's `from_pretrained` does.
+ * The hyper-parameters of an OpenAI CLIP, as `build_model` derives them from a state_dict: one type for every
+ * backbone, told apart by `visionKind` (the weights, the model and the engines all use this one).
+ */
+export type ClipArch = ResNetClipArch | ViTClipArch;
+export type VisionKind = ClipArch['visionKind'];
+export type ArchOf<K extends VisionKind> = Extract<ClipArch, { visionKind: K }>;
+
+/** One image-tower family: how its checkpoints are recognised, inferred, checked and named. */
+export interface VisionBackbone<A extends ClipArch> {
+  /** OpenAI's class name of the tower ("ModifiedResNet"). */
+  towerName: string;
+  /** True when a state_dict's keys are of this backbone. */
+  detect(shapes: Shapes): boolean;
+  /** The image tower's hyper-parameters (and the image size) from the shapes; the text side adds the rest. */
+  infer(shapes: Shapes): VisionArch<A>;
+  /** Every `visual.*` state_dict entry with its shape, in PyTorch's module order. */
+  visualShapes(arch: A): Map<string, number[]>;
+  /** OpenAI's name of the architecture ("RN50", "ViT-B/16") or a description of its shape. */
+  label(arch: A): string;
+  /** One line for `tpt convert`'s summary. */
+  describe(arch: A): string;
+}
+
+/**
+ * The registry of image-tower families, in detection order (build_model tests for a ViT first). Adding a
+ * backbone is one entry here and its tower builders in src/model/architectures.ts (the compiler asks for them).
+ */
+export const CLIP_BACKBONES: { readonly [K in VisionKind]: VisionBackbone<ArchOf<K>> } = {
+  vit: VIT_BACKBONE,
+  resnet: RESNET_BACKBONE,
+};
+
+/** The backbone entry of an architecture, typed for it. */
+export function backboneOf<A extends ClipArch>(arch: A): VisionBackbone<A> {
+  return CLIP_BACKBONES[arch.visionKind] as unknown as VisionBackbone<A>;
+}
+
+/** The architecture's OpenAI name ("RN50", "ViT-B/16"), or its shape for anything else. */
+export function archLabel(arch: ClipArch): string {
+  return backboneOf(arch).label(arch);
+}
+
+/** Scalar buffers of OpenAI's JIT archives that `build_model` deletes before loading. */
+export const DROPPED_SCALAR_BUFFERS = ['input_resolution', 'context_length', 'vocab_size'] as const;
+
+/**
+ * The architecture of a CLIP from its state_dict shapes, exactly as OpenAI's `build_model` infers it: the
+ * image tower's backbone from its keys (CLIP_BACKBONES), the text side from `ln_final`, the embeddings and the
+ * block count, with heads as width/64. Then every key and shape is checked against that architecture, as
+ * nanoGPT's `from_pretrained` does.
  */
 export function inferClipArch(shapes: Shapes): ClipArch {
-  if (shapes.has('visual.proj')) {
-    throw new TptError('WEIGHTS_VIT_UNSUPPORTED', 'this is a Vision Transformer CLIP checkpoint; only ResNet CLIP is supported', {
-      hint: "Use OpenAI's RN50.pt (or another ResNet CLIP: RN101, RN50x4, …).",
-    });
+  const kind = (Object.keys(CLIP_BACKBONES) as VisionKind[]).find((k) => CLIP_BACKBONES[k].detect(shapes));
+  if (kind === undefined) {
+    throw notClip('the checkpoint has neither visual.proj (a ViT) nor visual.layer1… blocks (a ResNet), so it is not a CLIP model');
   }
-  const counts = [1, 2, 3, 4].map((b) => countBlocks(shapes, `visual.layer${b}.`));
-  if (counts.some((c) => c === 0)) {
-    throw notClip(`the checkpoint lacks visual.layer1…4 blocks (found ${counts.join(', ')}), so it is not a ResNet CLIP model`);
-  }
-  const visionWidth = dim(shapes, 'visual.layer1.0.conv1.weight', 0);
-  const tokens = dim(shapes, 'visual.attnpool.positional_embedding', 0);
-  const outputWidth = Math.round(Math.sqrt(tokens - 1));
-  if (outputWidth * outputWidth + 1 !== tokens) {
-    throw notClip(`visual.attnpool.positional_embedding has ${tokens} rows, not a square grid plus one`);
-  }
+  // The image tower first: its errors say more about a foreign checkpoint than a missing text key does.
+  const vision = CLIP_BACKBONES[kind].infer(shapes);
   const transformerWidth = dim(shapes, 'ln_final.weight', 0);
-  const arch: ClipArch = {
+  const text: TextArch = {
     embedDim: dim(shapes, 'text_projection', 1),
-    imageResolution: outputWidth * 32,
-    visionLayers: counts as [number, number, number, number],
-    visionWidth,
-    visionHeads: Math.floor((visionWidth * 32) / 64),
     contextLength: dim(shapes, 'positional_embedding', 0),
     vocabSize: dim(shapes, 'token_embedding.weight', 0),
     transformerWidth,
     transformerHeads: Math.floor(transformerWidth / 64),
     transformerLayers: countBlocks(shapes, 'transformer.resblocks.'),
   };
+  const arch = { ...vision, ...text } as ClipArch;
   assertBuildable(arch);
   assertClipShapes(shapes, arch);
   return arch;
 }
 
 /**
- * `build_model` derives attention heads from widths (text: width // 64, vision: width·32 // 64) and
- * nn.MultiheadAttention needs at least one head that divides the width; shapes that break this build no
- * model in PyTorch either (a division by zero or an assertion there), so they are refused by name here.
+
+ * `build_model` derives attention heads from widths (text: width // 64; vision: width // 64 for a ViT,
+ * width·32 // 64 for a ResNet's attention pool) and nn.MultiheadAttention needs at least one head that
+ * divides the width; shapes that break this build no model in PyTorch either (a division by zero or an
+ * assertion there), so they are refused by name here.
  */
 function assertBuildable(arch: ClipArch): void {
   const unbuildable = (why: string) =>
     new TptError('WEIGHTS_ARCH_UNSUPPORTED', `unsupported architecture: ${why}, so OpenAI's build_model cannot build this checkpoint`, {
-      hint: 'Pass a checkpoint of a released CLIP (RN50, RN101, RN50x4, …) or one trained with widths that are multiples of 64.',
+      hint: 'Pass a checkpoint of a released CLIP (RN50, RN101, RN50x4, ViT-B/16, …) or one trained with widths that are multiples of 64.',
     });
-  const attention = [
-    ['text', arch.transformerWidth, arch.transformerHeads, 'ln_final.weight'],
-    ['image attention pool', arch.visionWidth * 32, arch.visionHeads, 'visual.layer1.0.conv1.weight ×32'],
-  ] as const;
+  const image =
+    arch.visionKind === 'resnet'
+      ? (['image attention pool', arch.visionWidth * 32, arch.visionHeads, 'visual.layer1.0.conv1.weight ×32'] as const)
+      : (['image transformer', arch.visionWidth, arch.visionHeads, 'visual.conv1.weight'] as const);
+  const attention = [['text', arch.transformerWidth, arch.transformerHeads, 'ln_final.weight'] as const, image];
   for (const [tower, width, heads, source] of attention) {
     if (heads < 1) throw unbuildable(`the ${tower} width is ${width} (from ${source}), below 64, which gives 0 attention heads`);
     if (width % heads !== 0) throw unbuildable(`the ${tower} width ${width} (from ${source}) is not divisible by its ${heads} attention heads`);
@@ -101,68 +139,13 @@ function assertBuildable(arch: ClipArch): void {
 }
 
 /**
- * Every state_dict entry of `CLIP(...)` for a ResNet architecture with its shape, in PyTorch's module order
- * (the model definition: ModifiedResNet stem, 4 bottleneck layers, attention pool; text transformer).
+ * Every state_dict entry of `CLIP(...)` for an architecture with its shape: the image tower's (from its
+ * backbone), then the text transformer's.
  */
 export function expectedClipShapes(arch: ClipArch): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const bn = (name: string, c: number) => {
-    for (const p of ['weight', 'bias', 'running_mean', 'running_var']) out.set(`${name}.${p}`, [c]);
-    out.set(`${name}.num_batches_tracked`, []);
-  };
-  const w = arch.visionWidth;
-  // ModifiedResNet: three stem convolutions (3 → w/2 → w/2 → w), then bottlenecks with 4x expansion
-  out.set('visual.conv1.weight', [w / 2, 3, 3, 3]);
-  bn('visual.bn1', w / 2);
-  out.set('visual.conv2.weight', [w / 2, w / 2, 3, 3]);
-  bn('visual.bn2', w / 2);
-  out.set('visual.conv3.weight', [w, w / 2, 3, 3]);
-  bn('visual.bn3', w);
-  let inplanes = w;
-  arch.visionLayers.forEach((blocks, i) => {
-    const planes = w * 2 ** i;
-    for (let b = 0; b < blocks; b++) {
-      const p = `visual.layer${i + 1}.${b}`;
-      out.set(`${p}.conv1.weight`, [planes, inplanes, 1, 1]);
-      bn(`${p}.bn1`, planes);
-      out.set(`${p}.conv2.weight`, [planes, planes, 3, 3]);
-      bn(`${p}.bn2`, planes);
-      out.set(`${p}.conv3.weight`, [planes * 4, planes, 1, 1]);
-      bn(`${p}.bn3`, planes * 4);
-      const stride = b === 0 && i > 0 ? 2 : 1;
-      if (stride > 1 || inplanes !== planes * 4) {
-        // downsample = (AvgPool2d "-1", Conv2d "0", BatchNorm2d "1"); the pool has no parameters
-        out.set(`${p}.downsample.0.weight`, [planes * 4, inplanes, 1, 1]);
-        bn(`${p}.downsample.1`, planes * 4);
-      }
-      inplanes = planes * 4;
-    }
-  });
-  const featureDim = w * 32;
-  const grid = arch.imageResolution / 32;
-  out.set('visual.attnpool.positional_embedding', [grid * grid + 1, featureDim]);
-  for (const proj of ['k_proj', 'q_proj', 'v_proj']) {
-    out.set(`visual.attnpool.${proj}.weight`, [featureDim, featureDim]);
-    out.set(`visual.attnpool.${proj}.bias`, [featureDim]);
-  }
-  out.set('visual.attnpool.c_proj.weight', [arch.embedDim, featureDim]);
-  out.set('visual.attnpool.c_proj.bias', [arch.embedDim]);
+  const out = backboneOf(arch).visualShapes(arch);
   const t = arch.transformerWidth;
-  for (let l = 0; l < arch.transformerLayers; l++) {
-    const p = `transformer.resblocks.${l}`;
-    out.set(`${p}.attn.in_proj_weight`, [3 * t, t]);
-    out.set(`${p}.attn.in_proj_bias`, [3 * t]);
-    out.set(`${p}.attn.out_proj.weight`, [t, t]);
-    out.set(`${p}.attn.out_proj.bias`, [t]);
-    out.set(`${p}.ln_1.weight`, [t]);
-    out.set(`${p}.ln_1.bias`, [t]);
-    out.set(`${p}.mlp.c_fc.weight`, [4 * t, t]);
-    out.set(`${p}.mlp.c_fc.bias`, [4 * t]);
-    out.set(`${p}.mlp.c_proj.weight`, [t, 4 * t]);
-    out.set(`${p}.mlp.c_proj.bias`, [t]);
-    out.set(`${p}.ln_2.weight`, [t]);
-    out.set(`${p}.ln_2.bias`, [t]);
-  }
+  for (let l = 0; l < arch.transformerLayers; l++) residualBlockShapes(out, `transformer.resblocks.${l}`, t);
   out.set('positional_embedding', [arch.contextLength, t]);
   out.set('text_projection', [t, arch.embedDim]);
   out.set('logit_scale', []);
@@ -191,8 +174,8 @@ export function assertClipShapes(shapes: Shapes, arch: ClipArch): void {
     parts.push(`${wrong.length} misshapen (${few(wrong.map(([k, s]) => `${k} is ${fmt(shapes.get(k)!)}, expected ${fmt(s)}`))})`);
   }
   throw notClip(
-    `the checkpoint's keys do not match a ResNet CLIP with layers (${arch.visionLayers.join(',')}), width ${arch.visionWidth}: ${parts.join('; ')}`,
-    'Pass an unmodified OpenAI CLIP ResNet checkpoint (RN50.pt or its state_dict), or re-convert with `tpt convert`.',
+    `the checkpoint's keys do not match a ${archLabel(arch)} CLIP (${backboneOf(arch).describe(arch)}): ${parts.join('; ')}`,
+    'Pass an unmodified OpenAI CLIP checkpoint (RN50.pt, ViT-B-16.pt, … or its state_dict), or re-convert with `tpt convert`.',
   );
 }
 

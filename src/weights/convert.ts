@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { isClipParameter } from './arch.js';
+import { backboneOf, isClipParameter } from './arch.js';
 import { numel } from './host-tensor.js';
 import { loadClipWeights, type ClipWeights } from './load.js';
 import { writeWeightsFolder, type WrittenFolder } from './manifest.js';
@@ -35,7 +35,7 @@ export function describeConversion(r: ConversionReport): string[] {
   const fp16 = [...r.weights.stateDict.values()].filter((t) => t.dtype === 'float16').length;
   const lines = [
     `wrote ${r.folder.dir} (${r.folder.files.length} files, ${megabytes(r.folder.bytes)}) from ${r.weights.source}`,
-    `  image: ModifiedResNet layers (${a.visionLayers.join(', ')}), width ${a.visionWidth}, ${a.visionHeads} attention-pool heads, input ${a.imageResolution} px`,
+    `  image: ${backboneOf(a).describe(a)}`,
     `  text: width ${a.transformerWidth}, ${a.transformerHeads} heads, ${a.transformerLayers} layers, context ${a.contextLength}, vocab ${a.vocabSize}; embed dim ${a.embedDim}`,
     `  ${r.parameters.toLocaleString('en-US')} parameters in ${r.tensors} tensors (${fp16} stored as fp16)`,
   ];

@@ -42,7 +42,7 @@ export function clipWeightsFromStateDict(raw: StateDict, source: string): ClipWe
       const small = Int32Array.from(t.data, (v) => {
         if (v > 2147483647n || v < -2147483648n) {
           throw new TptError('WEIGHTS_NOT_CLIP', `${source}: integer tensor "${name}" holds ${v}, beyond int32`, {
-            hint: 'Pass an OpenAI CLIP ResNet checkpoint; its only integer tensors are small counters.',
+            hint: 'Pass an OpenAI CLIP checkpoint; its only integer tensors are small counters.',
           });
         }
         return Number(v);
@@ -75,8 +75,8 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /**
  * Loads CLIP from a folder written by `tpt convert` (or its model.json) or straight from a PyTorch file
- * (OpenAI's TorchScript RN50.pt or a torch.save'd state_dict, converted in memory). `coop` adds or replaces
- * the CoOp context; `bpe` names the vocabulary to use.
+ * (OpenAI's TorchScript RN50.pt / ViT-B-16.pt or a torch.save'd state_dict, converted in memory). `coop` adds
+ * or replaces the CoOp context; `bpe` names the vocabulary to use.
  */
 export async function loadClipWeights(pathOrDir: string, opts: { coop?: string; bpe?: string } = {}): Promise<ClipWeights> {
   let weights: ClipWeights;
@@ -110,7 +110,7 @@ export function checkCoopWidth(w: ClipWeights): void {
   const width = w.coopCtx?.shape[w.coopCtx.shape.length - 1];
   if (w.coopCtx && width !== w.arch.transformerWidth) {
     throw new TptError('COOP_MISMATCH', `the CoOp ctx has width ${width}, but this CLIP's text transformer has width ${w.arch.transformerWidth}`, {
-      hint: 'Use the CoOp checkpoint trained for this CLIP backbone (RN50 CoOp contexts are 512 wide).',
+      hint: 'Use the CoOp checkpoint trained for this CLIP backbone (RN50 and ViT-B/16 CoOp contexts are 512 wide).',
     });
   }
 }

@@ -215,8 +215,11 @@ export async function readWeightsFolder(dir: string): Promise<ClipWeights> {
     }
     if (at !== bytes.length) throw badManifest(`the shards hold ${bytes.length - at} bytes beyond the listed weights`, dir);
   }
-  assertClipShapes(new Map([...stateDict].map(([k, t]) => [k, t.shape])), json.arch);
-  const weights: ClipWeights = { arch: json.arch, stateDict, source: json.source };
+  // Folders written before ViT support hold ResNet CLIPs and an arch without its visionKind.
+  const stored: Partial<ClipArch> = json.arch;
+  const arch = (stored.visionKind ? stored : { ...stored, visionKind: 'resnet' }) as ClipArch;
+  assertClipShapes(new Map([...stateDict].map(([k, t]) => [k, t.shape])), arch);
+  const weights: ClipWeights = { arch, stateDict, source: json.source };
   if (coopCtx) {
     weights.coopCtx = coopCtx;
     weights.coopSource = json.coop?.source ?? 'unknown';

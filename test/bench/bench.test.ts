@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { buildBenchWeights } from '../../src/bench/bench-model.js';
+import { benchArchSize, buildBenchWeights } from '../../src/bench/bench-model.js';
+import { archLabel } from '../../src/weights/arch.js';
 import { formatBench } from '../../src/bench/format-bench.js';
 import { runBench } from '../../src/bench/run-bench.js';
 import { main } from '../../src/cli/main.js';
@@ -37,6 +38,17 @@ describe('tpt bench', () => {
     expect(a.stateDict.get('visual.layer1.0.conv1.weight')!.data).toEqual(b.stateDict.get('visual.layer1.0.conv1.weight')!.data);
     const shared = buildBenchWeights('tiny', 1, { shared: true });
     expect((shared.stateDict.get('token_embedding.weight')!.data.buffer as ArrayBufferLike) instanceof SharedArrayBuffer).toBe(true);
+  });
+
+  it('builds the ViT shapes (OpenAI ViT-B/16 by name) and times a tiny ViT', async () => {
+    // ViT-B/16's shapes without drawing its 150M random values: the bench table feeds the same inference.
+    expect(benchArchSize('ViT-B/16')).toMatchObject({ visionLayers: 12, visionWidth: 768, visionPatchSize: 16, inputResolution: 224, embedDim: 512 });
+    const vit = buildBenchWeights('tiny-vit', 1);
+    expect(vit.arch).toMatchObject({ visionKind: 'vit', visionLayers: 2, visionWidth: 64, visionHeads: 1, visionPatchSize: 8, imageResolution: 64, embedDim: 32 });
+    expect(archLabel(vit.arch)).toBe('ViT width 64, 2 layers, patch 8, 64px');
+    const result = await runBench({ ...TINY, arch: 'tiny-vit', workers: 1, samples: 1 });
+    expect(result).toMatchObject({ arch: 'tiny-vit', samples: 1, workers: 1 });
+    expect(result.breakdown.image_tower).toBeGreaterThan(0);
   });
 
   it('times the per-sample loop in this thread (workers 1) and reports every field', async () => {

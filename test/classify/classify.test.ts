@@ -66,6 +66,22 @@ describe('tpt classify', () => {
     expect(zeroShot[0]!.logits).not.toEqual(fromFile[0]!.logits);
   });
 
+  it('classifies with a ViT checkpoint: the TorchScript file, its fp16 state_dict and its converted folder agree', async () => {
+    const vitFolder = join(dir, 'converted-vit');
+    await convertClipCheckpoint({ clip: join(TINY, 'tiny-vit.jit.pt'), coop: join(TINY, 'coop-tiny-vit.pth.tar'), out: vitFolder });
+    const fromJit = await classifyImages(images, { weights: join(TINY, 'tiny-vit.jit.pt'), coop: join(TINY, 'coop-tiny-vit.pth.tar') });
+    const fromState = await classifyImages(images, { weights: join(TINY, 'tiny-vit.fp16.pt'), coop: join(TINY, 'coop-tiny-vit.pth.tar') });
+    const fromFolder = await classifyImages(images, { weights: vitFolder });
+    for (let i = 0; i < images.length; i++) {
+      expect(fromJit[i]!.logits).toHaveLength(200);
+      expect(fromState[i]!.logits).toEqual(fromJit[i]!.logits);
+      expect(fromFolder[i]!.logits).toEqual(fromJit[i]!.logits);
+    }
+    // a different image tower over the same text side: other logits than the RN's
+    const rn = await classifyImages(images, { weights: JIT, coop: COOP });
+    expect(fromJit[0]!.logits).not.toEqual(rn[0]!.logits);
+  });
+
   it('--json prints one array of {file, logits, top: [{index, name, prob}]} with the paths as given', async () => {
     const given = images.map((p) => relative(process.cwd(), p));
     const out: string[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { main } from '../../src/cli/main.js';
-import { TINY_CLIP, TINY_COOP, writeTinyDataset } from './tiny-dataset.js';
+import { TINY_CLIP, TINY_COOP, TINY_VIT_CLIP, TINY_VIT_COOP, writeTinyDataset } from './tiny-dataset.js';
 
 function captureOutput(): { out: () => string; err: () => string } {
   let out = '';
@@ -66,6 +66,25 @@ describe('tpt run (command line)', () => {
     expect(out).toContain('Finished 1 samples');
     expect(out).toContain(`tensorboard --logdir ${outDir}`);
     expect(output.err()).toMatch(/\[tpt\] 1\/1 \(100\.0%\)/); // not a TTY: progress lines
+  });
+
+  it('runs with a ViT checkpoint and names it in the banner', async () => {
+    const root = await writeTinyDataset({ classes: 1, perClass: 1 });
+    const outDir = mkdtempSync(join(tmpdir(), 'tpt-cli-vit-'));
+    const configPath = join(outDir, 'tiny-vit.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        imagenet_a_path: root, clip_weights: TINY_VIT_CLIP, coop_weight_path: TINY_VIT_COOP, allow_partial_dataset: true,
+        image_size: 64, n_aug: 3, augmix: false, selection_p_all: 0.5, backend: 'wasm', save_imgs: false, out_dir: outDir,
+      }),
+    );
+    const output = captureOutput();
+    const code = await main(['node', 'tpt', 'run', '--config', configPath, '--set', 'reduced_size=1', '--set', 'run_name=vit']);
+    expect(output.err()).not.toMatch(/unexpected error/);
+    expect(code).toBe(0);
+    expect(output.out()).toMatch(/arch\s+ViT width 64, 2 layers, patch 8, 64px \(the config says RN50; the weights decide\)/);
+    expect(output.out()).toContain('Finished 1 samples');
   });
 
   it('reports a bad config as one line per field with a hint, and exits 2', async () => {

@@ -15,7 +15,7 @@ import { loadClipWeights } from '../../src/weights/load.js';
 
 /**
  * The whole per-sample TPT step against PyTorch (scripts/fixtures/make_tpt_goldens.py, the seed's loop on the
- * tiny CLIP with CoOp's ctx): for each of the ten losses the loss value, the base logits and the tuned logits
+ * tiny RN and tiny ViT CLIPs with CoOp's ctx): for each of the ten losses the loss value, the base logits and the tuned logits
  * agree to 2e-3, and so do the two-step cases (measured: ≤ 2.4e-5; run with TPT_GOLDEN_REPORT=1 to print them).
  * Both engines run every case: tfjs on wasm (the reference) and ONNX Runtime (the native engine).
  */
@@ -32,16 +32,19 @@ interface GoldenCase {
 
 interface Golden {
   model: { weights: string; coop: string; classnames: string; n_ctx: number; ctx_init: string; class_token_position: 'end' };
+  views: { file: string };
   ctx_initial: { shape: number[]; values: number[] };
   cases: GoldenCase[];
 }
 
 const FIXTURES = 'test/fixtures/tpt';
-const golden = JSON.parse(readFileSync(`${FIXTURES}/cases.json`, 'utf8')) as Golden;
+/** One golden file per tiny CLIP (scripts/fixtures/make_tpt_goldens.py): the same cases on each backbone. */
+const GOLDEN_FILES = [
+  ['tiny RN CLIP', 'cases.json'],
+  ['tiny ViT CLIP', 'vit-cases.json'],
+] as const;
+const ENGINES = ['wasm', 'onnxruntime'] as const;
 const TOLERANCE = 2e-3;
-
-let views: Float32Array; // [32, 64, 64, 3] NHWC
-let size: number;
 
 /** [N, 3, S, S] (PyTorch) → [N, S, S, 3] (tfjs). */
 function nchwToNhwc(data: Float32Array, n: number, s: number): Float32Array {
@@ -57,15 +60,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-beforeAll(() => {
-  const npy = decodeNpy(readFileSync(`${FIXTURES}/views.npy`));
-  if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
-  const [n, , s] = npy.shape as [number, number, number, number];
-  size = s;
-  views = nchwToNhwc(npy.data, n, s);
-});
-
-async function goldenTowers(engine: BackendChoice): Promise<ClipTowers> {
+async function goldenTowers(golden: Golden, engine: BackendChoice): Promise<ClipTowers> {
   const selected = await selectEngine(engine, { threads: 2 });
   const weights = await loadClipWeights(golden.model.weights, { coop: golden.model.coop });
   const classnames = JSON.parse(readFileSync(golden.model.classnames, 'utf8')) as string[];
@@ -77,19 +72,29 @@ async function goldenTowers(engine: BackendChoice): Promise<ClipTowers> {
   return selected.create(weights, setup);
 }
 
-describe.each(['wasm', 'onnxruntime'] as const)('engine %s', (engine) => {
+const MATRIX = GOLDEN_FILES.flatMap(([model, file]) => ENGINES.map((engine) => [model, engine, file] as const));
+
+describe.each(MATRIX)('%s on %s', (_, engine, file) => {
+const golden = JSON.parse(readFileSync(`${FIXTURES}/${file}`, 'utf8')) as Golden;
 let towers: ClipTowers;
+let views: Float32Array; // [32, 64, 64, 3] NHWC
+let size: number;
 
 beforeAll(async () => {
-  towers = await goldenTowers(engine);
+  towers = await goldenTowers(golden, engine);
   expect(towers.info.engine).toBe(engine === 'wasm' ? 'tfjs' : 'onnxruntime');
+  const npy = decodeNpy(readFileSync(`${FIXTURES}/${golden.views.file}`));
+  if (npy.dtype !== 'float32') throw new Error('views.npy must be float32');
+  const [n, , s] = npy.shape as [number, number, number, number];
+  size = s;
+  views = nchwToNhwc(npy.data, n, s);
 });
 
 afterAll(async () => {
   await towers?.dispose();
 });
 
-describe('TPT per-sample step vs the PyTorch reference (tiny CLIP)', () => {
+describe('TPT per-sample step vs the PyTorch reference', () => {
   it('starts from the CoOp context', () => {
     expect(maxAbsDiff(towers.initialCtx, golden.ctx_initial.values)).toBe(0);
   });
@@ -111,7 +116,7 @@ describe('TPT per-sample step vs the PyTorch reference (tiny CLIP)', () => {
     const ctxDiff = maxAbsDiff(tuner.context, c.expected.ctx_after.values);
     expect(ctxDiff).toBeLessThan(1e-4);
     if (process.env.TPT_GOLDEN_REPORT) {
-      process.stdout.write(`${engine} ${c.name}: |Δloss| ${Math.abs(outcome.loss - c.expected.loss.at(-1)!).toExponential(2)} |Δbase| ${maxAbsDiff(outcome.baseLogits, c.expected.base_logits).toExponential(2)} |Δtpt| ${maxAbsDiff(outcome.tptLogits, c.expected.tpt_logits).toExponential(2)} |Δctx| ${ctxDiff.toExponential(2)}\n`);
+      process.stdout.write(`${file} ${engine} ${c.name}: |Δloss| ${Math.abs(outcome.loss - c.expected.loss.at(-1)!).toExponential(2)} |Δbase| ${maxAbsDiff(outcome.baseLogits, c.expected.base_logits).toExponential(2)} |Δtpt| ${maxAbsDiff(outcome.tptLogits, c.expected.tpt_logits).toExponential(2)} |Δctx| ${ctxDiff.toExponential(2)}\n`);
     }
     if (c === golden.cases[0]) {
       // The next sample starts from the initial context and a fresh optimizer: the same views give the same result.

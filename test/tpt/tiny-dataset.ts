@@ -13,6 +13,8 @@ import { IMAGENET_A_WNIDS } from '../../src/data/datasets/imagenet-a.js';
  */
 export const TINY_CLIP = 'test/fixtures/tiny-clip/tiny-rn.jit.pt';
 export const TINY_COOP = 'test/fixtures/tiny-clip/coop-tiny.pth.tar';
+export const TINY_VIT_CLIP = 'test/fixtures/tiny-clip/tiny-vit.jit.pt';
+export const TINY_VIT_COOP = 'test/fixtures/tiny-clip/coop-tiny-vit.pth.tar';
 
 function noiseImage(width: number, height: number, seed: number): Buffer {
   const data = Buffer.alloc(width * height * 3);

@@ -12,6 +12,7 @@ import { float16BitsToFloat32, float32ToFloat16Bits } from '../../src/weights/ma
 
 /** A small ResNet CLIP with deterministic values: fp16-representable weights, fp32 norms, int32 counters. */
 const ARCH: ClipArch = {
+  visionKind: 'resnet',
   embedDim: 8,
   imageResolution: 64,
   visionLayers: [1, 1, 1, 1],
@@ -69,6 +70,15 @@ describe('weights folder', () => {
       expect(same, name).toBe(true);
     }
     expect(back.coopCtx).toEqual(w.coopCtx);
+  });
+
+  test('a folder written before ViT support (arch without visionKind) reads as the ResNet it holds', async () => {
+    const dir = join(tmp, 'legacy-arch');
+    await writeWeightsFolder(dir, syntheticWeights());
+    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as WeightsManifestJson;
+    delete (json.arch as Partial<ClipArch>).visionKind;
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    expect((await readWeightsFolder(dir)).arch).toEqual(ARCH);
   });
 
   test('TensorFlow.js decodes the shards to the same values (the manifest is tfjs-compatible)', async () => {

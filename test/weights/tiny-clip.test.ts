@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { registerConvert } from '../../src/cli/convert.js';
 import { DROPPED_SCALAR_BUFFERS, inferClipArch, type ClipArch } from '../../src/weights/arch.js';
-import { convertClipCheckpoint } from '../../src/weights/convert.js';
+import { convertClipCheckpoint, describeConversion } from '../../src/weights/convert.js';
 import type { HostTensor, StateDict } from '../../src/weights/host-tensor.js';
 import { clipWeightsFromStateDict, loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { readWeightsFolder, writeWeightsFolder } from '../../src/weights/manifest.js';
@@ -17,13 +17,12 @@ const TINY = new URL('../fixtures/tiny-clip/', import.meta.url).pathname;
 const REPO = new URL('../../', import.meta.url).pathname;
 const have = existsSync(TINY + 'tiny-rn.jit.pt') && existsSync(TINY + 'tiny-rn.fp16.pt');
 
-/** arch.json as written by scripts/fixtures/tiny_clip.py (PyTorch's build_model on the tiny model). */
-function pythonArch(): ClipArch {
-  const a = JSON.parse(readFileSync(TINY + 'arch.json', 'utf8')) as Record<string, number & number[]>;
-  return {
+/** arch.json / arch-vit.json as written by scripts/fixtures/tiny_clip.py (PyTorch's build_model on the tiny model). */
+function pythonArch(file = 'arch.json'): ClipArch {
+  const a = JSON.parse(readFileSync(TINY + file, 'utf8')) as Record<string, number & number[]>;
+  const text = {
     embedDim: a['embed_dim']!,
     imageResolution: a['image_resolution']!,
-    visionLayers: a['vision_layers'] as unknown as [number, number, number, number],
     visionWidth: a['vision_width']!,
     visionHeads: a['vision_heads']!,
     contextLength: a['context_length']!,
@@ -32,6 +31,10 @@ function pythonArch(): ClipArch {
     transformerHeads: a['transformer_heads']!,
     transformerLayers: a['transformer_layers']!,
   };
+  // build_model's own test: a ViT's vision_layers is one number, a ResNet's a list of four
+  return typeof a['vision_layers'] === 'number'
+    ? { visionKind: 'vit', ...text, visionLayers: a['vision_layers'], visionPatchSize: a['vision_patch_size']! }
+    : { visionKind: 'resnet', ...text, visionLayers: a['vision_layers'] as unknown as [number, number, number, number] };
 }
 
 /** Same names in the same order, same dtypes and shapes, and bit-identical values. */
@@ -164,5 +167,49 @@ describe.skipIf(!have)('tiny CLIP fixture (TorchScript and state_dict forms)', (
     expect(stdout).toContain('layers (2, 1, 1, 1), width 8');
     expect(stdout).toContain('CoOp ctx [4, 128]');
     expect(existsSync(join(out, 'model.json'))).toBe(true);
+  });
+});
+
+const haveVit = existsSync(TINY + 'tiny-vit.jit.pt') && existsSync(TINY + 'tiny-vit.fp16.pt');
+
+describe.skipIf(!haveVit)('tiny ViT CLIP fixture (TorchScript and state_dict forms)', () => {
+  let jit: TorchFile;
+  let fp16: TorchFile;
+  const tmp = mkdtempSync(join(tmpdir(), 'tpt-tiny-vit-'));
+  beforeAll(async () => {
+    jit = await readTorchFile(TINY + 'tiny-vit.jit.pt');
+    fp16 = await readTorchFile(TINY + 'tiny-vit.fp16.pt');
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('the TorchScript archive and the fp16 state_dict hold the same names, shapes and values', () => {
+    expect(jit.kind).toBe('torchscript');
+    expect(fp16.kind).toBe('pickle');
+    const withoutScalars = new Map([...jit.stateDict].filter(([k]) => !(DROPPED_SCALAR_BUFFERS as readonly string[]).includes(k)));
+    expectSameStateDict(fp16.stateDict, withoutScalars);
+    // OpenAI's convert_weights: conv, linear and proj in fp16; embeddings of the class token and positions in fp32
+    expect(fp16.stateDict.get('visual.conv1.weight')!.dtype).toBe('float16');
+    expect(fp16.stateDict.get('visual.proj')!.dtype).toBe('float16');
+    expect(fp16.stateDict.get('visual.class_embedding')!.dtype).toBe('float32');
+  });
+
+  test('inferClipArch gives the tiny ViT PyTorch built', () => {
+    const arch = inferClipArch(new Map([...jit.stateDict].map(([k, t]) => [k, t.shape])));
+    expect(arch).toEqual(pythonArch('arch-vit.json'));
+    expect(arch).toMatchObject({ visionKind: 'vit', visionLayers: 2, visionWidth: 64, visionHeads: 1, visionPatchSize: 8, imageResolution: 64 });
+  });
+
+  test('convert writes a folder that reads back bit-identical, with the CoOp ctx [4, 64]', async () => {
+    const out = join(tmp, 'converted');
+    const report = await convertClipCheckpoint({ clip: TINY + 'tiny-vit.jit.pt', coop: TINY + 'coop-tiny-vit.pth.tar', out });
+    expect(report.weights.coopCtx!.shape).toEqual([4, 64]);
+    const back = await readWeightsFolder(out);
+    expect(back.arch).toEqual(pythonArch('arch-vit.json'));
+    expectSameStateDict(report.weights.stateDict, back.stateDict);
+    expectSameStateDict(clipWeightsFromStateDict(fp16.stateDict, 'tiny-vit.fp16.pt').stateDict, back.stateDict);
+    expectSameTensor(await readCoopContext(TINY + 'coop-tiny-vit.pth.tar'), back.coopCtx!, 'ctx');
+    const printed = describeConversion(report).join('\n');
+    expect(printed).toContain('image: VisionTransformer width 64, 2 layers, 1 heads, patch 8, input 64 px');
+    expect(printed).toContain('CoOp ctx [4, 64]');
   });
 });
