@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The seed's per-sample TPT loop in PyTorch at CLIP RN50 sizes, with random weights: the reference that
-`tpt bench` is compared against (issue 6).
+"""The seed's per-sample TPT loop in PyTorch at CLIP RN50 (or ViT-B/16, --arch) sizes, with random weights: the
+reference that `tpt bench` is compared against.
 
 Same work as the notebook's test_time_adapt_eval for one sample: AugmenterTPT views of a photo-sized image
 (view 0 + n_aug RandomResizedCrop/flip views, no AugMix, as the baseline), base logits of view 0, one AdamW
@@ -26,8 +26,12 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures"))
 import tiny_clip as ref  # noqa: E402  (the seed's model classes)
 
-RN50 = dict(embed_dim=1024, image_resolution=224, vision_layers=(3, 4, 6, 3), vision_width=64, vision_patch_size=None,
-            context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12)
+TEXT = dict(context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12)
+# OpenAI's shapes (clip/model.py build_model on the released checkpoints).
+ARCHS = {
+    "RN50": dict(embed_dim=1024, image_resolution=224, vision_layers=(3, 4, 6, 3), vision_width=64, vision_patch_size=None, **TEXT),
+    "ViT-B/16": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768, vision_patch_size=16, **TEXT),
+}
 MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
@@ -46,6 +50,7 @@ def avg_entropy(outputs):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", choices=sorted(ARCHS), default="RN50")
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--views", type=int, default=64)
     ap.add_argument("--classes", type=int, default=200)
@@ -55,7 +60,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    clip = ref.CLIP(**RN50).float().eval()
+    clip = ref.CLIP(**ARCHS[args.arch]).float().eval()
     names = ref.imagenet_a_classnames()[: args.classes]
     model = ref.ClipTestTimeTuning(clip, names, n_ctx=4, ctx_init=None)
     optimizer = torch.optim.AdamW(model.prompt_learner.parameters(), 5e-3)
@@ -95,6 +100,7 @@ def main():
         del output_base, output_tpt
     wall = time.perf_counter() - t_all
     result = {
+        "arch": args.arch,
         "seconds_per_sample": wall / args.samples,
         "breakdown": {k: v / args.samples for k, v in times.items()},
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

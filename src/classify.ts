@@ -6,6 +6,7 @@ import { selectEngine, type SelectedEngine } from './engine/create-towers.js';
 import { engineLabel, type ClipTowers } from './engine/towers.js';
 import { TptError } from './errors.js';
 import { IMAGENET_A_CLASSNAMES } from './data/datasets/imagenet-a.js';
+import { datasetClassnames, type DatasetName } from './data/datasets/registry.js';
 import type { ModelWeights } from './model/host-params.js';
 import { clipLogits } from './model/logits.js';
 import { createPromptSetup, type PromptTokenizer } from './model/prompt-setup.js';
@@ -119,6 +120,8 @@ export interface ClassifyOptions {
   topk?: number | undefined;
   /** The engine (`backend` choice); auto by default. */
   backend?: BackendChoice | undefined;
+  /** Whose classes to score (the dataset registry's class list); ImageNet-A's 200 by default. */
+  dataset?: DatasetName | undefined;
   /** Told which engine runs, once it is selected (the CLI prints it on stderr). */
   onEngine?: (label: string) => void;
 }
@@ -135,7 +138,11 @@ export async function classifyImages(files: readonly string[], options: Classify
   const tokenizer = await loadTokenizer(options.bpe ?? weights.bpePath);
   const engine = await selectEngine(options.backend ?? 'auto');
   options.onEngine?.(engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''));
-  const classifier = await ZeroShotClassifier.create(weights, tokenizer, { topk: options.topk ?? 5, engine });
+  const classifier = await ZeroShotClassifier.create(weights, tokenizer, {
+    topk: options.topk ?? 5,
+    engine,
+    classnames: datasetClassnames(options.dataset ?? 'imagenet-a'),
+  });
   try {
     return await classifier.classifyFiles(files);
   } finally {

@@ -13,7 +13,7 @@ import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
 import { assertLossConfig } from '../losses/names.js';
-import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
+import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
 import { promptSetupFor, tunerOver } from '../tta/model-loader.js';
@@ -33,8 +33,10 @@ export interface BenchOptions {
   arch: string;
   /** Views per sample (view 0 + views − 1 augmented ones). */
   views: number;
-  /** Class prompts: the first N ImageNet-A class names. */
+  /** Class prompts: the first N class names of `dataset`. */
   classes: number;
+  /** Whose class names: default ImageNet-A's up to 200 classes, ImageNet-1k's (CLIP's names) beyond. */
+  dataset?: DatasetName;
   samples: number;
   /** 0: one per core on a CPU backend, 1 on a GPU (as `tpt run`). */
   workers: number;
@@ -109,6 +111,11 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
   return config;
 }
 
+/** The dataset whose class names the prompts use: as asked, else ImageNet-A's 200, or ImageNet-1k's 1000 for more. */
+function benchDataset(o: Pick<BenchOptions, 'classes' | 'dataset'>): DatasetName {
+  return o.dataset ?? (o.classes > datasetClassnames('imagenet-a').length ? 'imagenet' : 'imagenet-a');
+}
+
 function checkOptions(o: BenchOptions): void {
   const positive = (name: string, v: number, max = Infinity) => {
     if (!Number.isInteger(v) || v < 1 || v > max) {
@@ -116,7 +123,7 @@ function checkOptions(o: BenchOptions): void {
     }
   };
   positive('views', o.views);
-  positive('classes', o.classes, IMAGENET_A_CLASSNAMES.length);
+  positive('classes', o.classes, datasetClassnames(benchDataset(o)).length);
   positive('samples', o.samples);
   if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 256) {
     throw new TptError('BENCH_OPTIONS', `--workers must be an integer from 1 to 256, got ${o.workers}`, { hint: 'Pass e.g. --workers 2, or leave it out for one per core.' });
@@ -142,7 +149,7 @@ interface Processor {
 }
 
 async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<Processor> {
-  const classnames = IMAGENET_A_CLASSNAMES.slice(0, options.classes);
+  const classnames = datasetClassnames(benchDataset(options)).slice(0, options.classes);
   const weights = buildBenchWeights(options.arch, options.seed, { shared: options.workers > 1 });
   if (options.workers > 1) {
     const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: engine.info.provider as BackendChoice });

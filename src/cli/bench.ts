@@ -4,12 +4,14 @@ import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
 import { BENCH_ARCH_NAMES } from '../bench/bench-model.js';
 import { formatBench } from '../bench/format-bench.js';
 import { runBench } from '../bench/run-bench.js';
+import { DATASET_NAMES, type DatasetName } from '../data/datasets/registry.js';
 import { TptError } from '../errors.js';
 
 interface BenchCliOptions {
   arch: string;
   views: string;
   classes: string;
+  dataset?: string;
   samples: string;
   workers?: string;
   backend: string;
@@ -37,10 +39,11 @@ export function registerBench(program: Command): void {
     )
     .option('--arch <name>', `architecture: ${BENCH_ARCH_NAMES.join(', ')}`, 'RN50')
     .option('--views <n>', 'views per sample (1 + n_aug)', '64')
-    .option('--classes <n>', 'class prompts (the first n ImageNet-A classes)', '200')
+    .option('--classes <n>', 'class prompts: the first n classes of --dataset', '200')
+    .option('--dataset <name>', `whose class names: ${DATASET_NAMES.join(', ')} (default: imagenet-a up to 200 classes, imagenet beyond)`)
     .option('--samples <n>', 'samples to time', '4')
     .option('--workers <n>', 'samples in parallel (default: one per core on CPU backends, 1 on a GPU)')
-    .option('--backend <name>', `backend: ${BACKEND_CHOICES.join(', ')}`, 'wasm')
+    .option('--backend <name>', `engine: ${BACKEND_CHOICES.join(', ')}`, 'auto')
     .option('--seed <n>', 'seed of the weights and images', '0')
     .option('--no-warmup', 'time from the first sample on (by default each worker first tunes one untimed sample)')
     .option('--json', 'print one JSON line (key seconds_per_sample, breakdown, peak_rss_mb, ...)')
@@ -49,6 +52,7 @@ export function registerBench(program: Command): void {
       '\nExamples:\n' +
         '  $ tpt bench --arch RN50 --samples 2 --json\n' +
         '  $ tpt bench --workers 1 --samples 2            # one model, preprocessing in the same thread\n' +
+        '  $ tpt bench --backend onnxruntime --arch ViT-B/16 --classes 1000 --samples 2\n' +
         `\nCompare with the seed's PyTorch loop on the same machine (development only, needs torch):\n` +
         '  $ OMP_NUM_THREADS=2 /usr/bin/python3 scripts/bench-pytorch-reference.py --samples 2 --json\n' +
         `This machine has ${availableParallelism()} CPUs.`,
@@ -57,7 +61,11 @@ export function registerBench(program: Command): void {
       if (!(BACKEND_CHOICES as readonly string[]).includes(opts.backend)) {
         throw new TptError('BENCH_OPTIONS', `--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${opts.backend}"`, { hint: 'Use --backend wasm.' });
       }
+      if (opts.dataset !== undefined && !(DATASET_NAMES as readonly string[]).includes(opts.dataset)) {
+        throw new TptError('BENCH_OPTIONS', `--dataset must be one of ${DATASET_NAMES.join(', ')}, got "${opts.dataset}"`, { hint: 'Use --dataset imagenet for 1000 classes.' });
+      }
       const result = await runBench({
+        ...(opts.dataset !== undefined ? { dataset: opts.dataset as DatasetName } : {}),
         arch: opts.arch,
         views: integerOption('views', opts.views),
         classes: integerOption('classes', opts.classes),

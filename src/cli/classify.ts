@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
 import { classifyImages, formatClassifyTable } from '../classify.js';
+import { DATASET_NAMES, type DatasetName } from '../data/datasets/registry.js';
 
 interface ClassifyCliOptions {
   weights: string;
@@ -9,6 +10,7 @@ interface ClassifyCliOptions {
   topk: number;
   json?: boolean;
   backend: BackendChoice;
+  dataset: DatasetName;
 }
 
 function positiveInt(value: string): number {
@@ -17,17 +19,23 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function datasetChoice(value: string): DatasetName {
+  if (!(DATASET_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DATASET_NAMES.join(', ')}`);
+  return value as DatasetName;
+}
+
 function backendChoice(value: string): BackendChoice {
   if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKEND_CHOICES.join(', ')}`);
   return value as BackendChoice;
 }
 
-/** `tpt classify`: zero-shot CLIP (or CoOp-prompted) scores of images over the 200 ImageNet-A classes. */
+/** `tpt classify`: zero-shot CLIP (or CoOp-prompted) scores of images over a test set's classes. */
 export function registerClassify(program: Command): void {
   program
     .command('classify')
     .description(
-      'Score images over the 200 ImageNet-A classes with CLIP, without tuning. The prompt context is CoOp\'s ' +
+      'Score images over a test set\'s classes (the 200 ImageNet-A ones unless --dataset says otherwise) with ' +
+        'CLIP, without tuning. The prompt context is CoOp\'s ' +
         'when --coop is given (or stored in the weights folder), otherwise "a photo of a". Images are ' +
         "preprocessed as CLIP's view 0: shorter side to the model's resolution (bicubic), centre crop, normalise.",
     )
@@ -38,11 +46,13 @@ export function registerClassify(program: Command): void {
     .option('--topk <k>', 'classes to list per image', positiveInt, 5)
     .option('--json', 'print one JSON array of {file, logits, top: [{index, name, prob}]}')
     .option('--backend <name>', `engine: ${BACKEND_CHOICES.join(', ')}`, backendChoice, 'auto' as BackendChoice)
+    .option('--dataset <name>', `whose classes to score: ${DATASET_NAMES.join(', ')}`, datasetChoice, 'imagenet-a' as DatasetName)
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  $ tpt classify photo.jpg --weights weights/rn50\n' +
-        '  $ tpt classify imagenet-a/n01498041/*.jpg --weights RN50.pt --coop model.pth.tar-50 --topk 3 --json\n',
+        '  $ tpt classify imagenet-a/n01498041/*.jpg --weights RN50.pt --coop model.pth.tar-50 --topk 3 --json\n' +
+        '  $ tpt classify photo.jpg --weights ViT-B-16.pt --dataset imagenet --backend onnxruntime   # 1000 classes\n',
     )
     .action(async (images: string[], opts: ClassifyCliOptions) => {
       const results = await classifyImages(images, {
@@ -51,6 +61,7 @@ export function registerClassify(program: Command): void {
         bpe: opts.bpe,
         topk: opts.topk,
         backend: opts.backend,
+        dataset: opts.dataset,
         // On stderr, so --json output stays one parseable array.
         onEngine: (label) => process.stderr.write(`engine: ${label}\n`),
       });
