@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipTestTimeModel, type TowerOptions } from '../model/clip.js';
+
+/** Classes per text-gradient pass on tfjs: 200-class test sets take one pass; 1000 classes take four. */
+const DEFAULT_GRADIENT_CHUNK = 256;
 import type { ModelWeights } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
 import type { ClipTowers, EngineInfo } from './towers.js';
@@ -21,10 +24,15 @@ export class TfjsClipTowers implements ClipTowers {
   readonly ctxShape: readonly number[];
   readonly initialCtx: Float32Array;
 
+  /** Classes per gradient pass; more classes are differentiated chunk by chunk (see textFeaturesWithGradient). */
+  readonly gradientChunk: number;
+
   constructor(
     readonly model: ClipTestTimeModel,
     readonly info: EngineInfo,
+    options: TowerOptions = {},
   ) {
+    this.gradientChunk = Math.max(1, options.textGradientChunk ?? DEFAULT_GRADIENT_CHUNK);
     this.embedDim = model.arch.embedDim;
     this.numClasses = model.setup.numClasses;
     this.logitScale = model.logitScale;
@@ -34,7 +42,7 @@ export class TfjsClipTowers implements ClipTowers {
 
   /** Builds the tfjs model over `setup` (tfjs's backend must be initialised already). */
   static create(weights: ModelWeights, setup: PromptSetup, info: EngineInfo, options: TowerOptions = {}): TfjsClipTowers {
-    return new TfjsClipTowers(new ClipTestTimeModel(weights, undefined, setup.classnames, { ...options, setup }), info);
+    return new TfjsClipTowers(new ClipTestTimeModel(weights, undefined, setup.classnames, { ...options, setup }), info, options);
   }
 
   async encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array> {
@@ -55,6 +63,7 @@ export class TfjsClipTowers implements ClipTowers {
     ctx: Float32Array,
     upstream: (features: Float32Array) => Float32Array,
   ): Promise<{ features: Float32Array; ctxGradient: Float32Array }> {
+    if (this.numClasses > this.gradientChunk && this.model.shortcuts) return this.chunkedGradient(ctx, upstream);
     let features: Float32Array | undefined;
     const ctxGradient = tf.tidy(() => {
       const gradient = tf.grad((c: tf.Tensor) => {
@@ -66,6 +75,35 @@ export class TfjsClipTowers implements ClipTowers {
       return readHost(gradient);
     });
     return { features: features!, ctxGradient };
+  }
+
+  /**
+   * The same vector–Jacobian product with the tape bounded by `gradientChunk` classes (1000-class test sets on
+   * wasm): one forward pass of every class without a tape gives the features and dL/dfeatures D; then, chunk
+   * by chunk, the gradient of Σ features_chunk ⊙ D_chunk, summed. Exact: L2 normalisation is per row, and the
+   * total is the sum of the chunks' terms (the shared prefix's gradient included, as each chunk reruns it).
+   */
+  private async chunkedGradient(
+    ctx: Float32Array,
+    upstream: (features: Float32Array) => Float32Array,
+  ): Promise<{ features: Float32Array; ctxGradient: Float32Array }> {
+    const features = await this.textFeatures(ctx);
+    const dFeatures = upstream(features);
+    const e = this.embedDim;
+    const ctxGradient = new Float32Array(ctx.length);
+    for (const chunk of this.model.classChunks(this.gradientChunk)) {
+      const rows = new Float32Array(chunk.classes.length * e); // D's rows of the chunk's classes, in its order
+      chunk.classes.forEach((c, i) => rows.set(dFeatures.subarray(c * e, (c + 1) * e), i * e));
+      const part = tf.tidy(() => {
+        const gradient = tf.grad((c: tf.Tensor) => {
+          const text = this.model.chunkTextFeatures(c, chunk);
+          return tf.sum(tf.mul(text, tf.tensor2d(rows, text.shape))) as tf.Scalar;
+        })(this.contextTensor(ctx));
+        return readHost(gradient);
+      });
+      for (let i = 0; i < ctxGradient.length; i++) ctxGradient[i]! += part[i]!;
+    }
+    return { features, ctxGradient };
   }
 
   private contextTensor(ctx: Float32Array): tf.Tensor {

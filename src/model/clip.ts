@@ -4,7 +4,7 @@ import type { ImageEncoder } from './image-encoder.js';
 import { clipLogits } from './logits.js';
 import { takeParam } from './host-params.js';
 import type { ModelArch, ModelWeights } from './host-params.js';
-import { PromptEncoder } from './prompt-encoder.js';
+import { PromptEncoder, type ClassChunk } from './prompt-encoder.js';
 import { createPromptSetup, type PromptSetup, type PromptSetupOptions, type PromptTokenizer } from './prompt-setup.js';
 import { TextTower } from './text-tower.js';
 
@@ -14,6 +14,11 @@ export interface TowerOptions {
   shortcuts?: boolean;
   /** Views per image-tower pass (bounds memory). */
   imageChunkSize?: number;
+  /**
+   * Classes per gradient pass (bounds the text tower's gradient tape on tfjs). With more classes, the tuning
+   * step's text gradient is taken chunk by chunk after one forward pass of all classes. Default 256.
+   */
+  textGradientChunk?: number;
 }
 
 export interface ClipTestTimeOptions extends PromptSetupOptions, TowerOptions {
@@ -85,6 +90,16 @@ export class ClipTestTimeModel {
   /** L2-normalised text features [C, E] at the context `ctx`; differentiable with respect to it. */
   textFeatures(ctx: tf.Tensor, shortcuts: boolean = this.shortcuts): tf.Tensor2D {
     return tf.tidy(() => l2Normalize(this.promptEncoder.encode(ctx, shortcuts)));
+  }
+
+  /** See PromptEncoder.classChunks (the shortcut path). */
+  classChunks(maxClasses: number): ClassChunk[] {
+    return this.promptEncoder.classChunks(maxClasses);
+  }
+
+  /** L2-normalised text features [n, E] of one chunk's classes at `ctx`; differentiable with respect to it. */
+  chunkTextFeatures(ctx: tf.Tensor, chunk: ClassChunk): tf.Tensor2D {
+    return tf.tidy(() => l2Normalize(this.promptEncoder.encodeChunk(ctx, chunk)));
   }
 
   /**

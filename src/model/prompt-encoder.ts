@@ -24,6 +24,19 @@ interface PromptGroup {
   classSelector: tf.Tensor2D | undefined;
 }
 
+/** Some classes of one plan group: its classes from..to−1 (the group's stacking order). */
+export interface GroupPiece {
+  group: number;
+  from: number;
+  to: number;
+}
+
+/** A run of plan pieces of at most a given number of classes, and those classes in row order. */
+export interface ClassChunk {
+  pieces: GroupPiece[];
+  classes: number[];
+}
+
 /**
  * Turns a prompt context tensor into text features [C, E], either the seed's way (every prompt in full,
  * context-length tokens) or by executing the host plan of `planPrompts` (src/model/prompt-plan.ts, shared
@@ -117,17 +130,62 @@ export class PromptEncoder {
   }
 
   private encodeWithShortcuts(ctx: tf.Tensor): tf.Tensor2D {
-    const w = this.tower.width;
-    let prefix = null;
-    if (this.prefixLength > 0) {
-      const prefixRows: tf.Tensor2D = tf.reshape(this.assemble(ctx, this.prefixSegments, 1, undefined), [this.prefixLength, w]); // [1, P, W] → [P, W]
-      prefix = this.tower.runSharedPrefix(prefixRows);
-    }
+    const prefix = this.runPrefix(ctx);
     const features = this.groups.map((g) =>
       this.tower.encodeEnding(this.assemble(ctx, g.segments, g.classes.length, g.classSelector), this.prefixLength, prefix),
     );
     const inGroupOrder = features.length === 1 ? features[0]! : tf.concat(features, 0);
     return this.reorder ? tf.matMul(this.reorder, inGroupOrder) : inGroupOrder;
+  }
+
+  /**
+   * The plan's classes cut into chunks of at most `maxClasses` (a group may be split: any subset of its
+   * classes ends at the same position). Differentiating chunk by chunk bounds the gradient tape by the chunk.
+   */
+  classChunks(maxClasses: number): ClassChunk[] {
+    const chunks: ClassChunk[] = [];
+    let current: ClassChunk = { pieces: [], classes: [] };
+    this.groups.forEach((g, group) => {
+      for (let from = 0; from < g.classes.length; ) {
+        const to = Math.min(g.classes.length, from + maxClasses - current.classes.length);
+        current.pieces.push({ group, from, to });
+        current.classes.push(...g.classes.slice(from, to));
+        from = to;
+        if (current.classes.length === maxClasses) {
+          chunks.push(current);
+          current = { pieces: [], classes: [] };
+        }
+      }
+    });
+    if (current.classes.length > 0) chunks.push(current);
+    return chunks;
+  }
+
+  /**
+   * Unnormalised text features [n, E] of a chunk's classes, in its row order (the shortcut path; the shared
+   * prefix is run again per chunk: a few rows). Differentiable with respect to ctx.
+   */
+  encodeChunk(ctx: tf.Tensor, chunk: ClassChunk): tf.Tensor2D {
+    return tf.tidy(() => {
+      const prefix = this.runPrefix(ctx);
+      const features = chunk.pieces.map(({ group, from, to }) => {
+        const g = this.groups[group]!;
+        const n = to - from;
+        const whole = n === g.classes.length;
+        // [n_g, len, W] → [n, len, W] and [n_g, nCls] → [n, nCls]: this piece's rows of the group's constants.
+        const segments = whole ? g.segments : g.segments.map((s): Segment => (s.kind === 'tokens' ? { kind: 'tokens', rows: tf.slice(s.rows, [from, 0, 0], [n, -1, -1]) } : s));
+        const selector = g.classSelector && (whole ? g.classSelector : tf.slice(g.classSelector, [from, 0], [n, -1]));
+        return this.tower.encodeEnding(this.assemble(ctx, segments, n, selector), this.prefixLength, prefix);
+      });
+      return features.length === 1 ? features[0]! : tf.concat(features, 0);
+    });
+  }
+
+  /** The shared prefix's keys and values per layer, or null when the plan has none. */
+  private runPrefix(ctx: tf.Tensor) {
+    if (this.prefixLength === 0) return null;
+    const prefixRows: tf.Tensor2D = tf.reshape(this.assemble(ctx, this.prefixSegments, 1, undefined), [this.prefixLength, this.tower.width]); // [1, P, W] → [P, W]
+    return this.tower.runSharedPrefix(prefixRows);
   }
 
   /** The seed's PromptLearner.forward: [C, contextLength, W] prompt embeddings. */
