@@ -42,6 +42,8 @@ export class OnnxClipTowers implements ClipTowers {
     const image = await OnnxImageTower.create(weights.stateDict, weights.arch, session);
     try {
       const text = await OnnxTextTower.create(weights.stateDict, textArchOf(weights.arch), plan, { nCtx: setup.nCtx, csc: setup.csc }, session);
+      // Every sample's first tuning step starts here: its forward pass (and the base features) run once per run.
+      text.pinContext(setup.initialCtx);
       return new OnnxClipTowers(info, image, text, weights, setup);
     } catch (e) {
       await image.dispose();
