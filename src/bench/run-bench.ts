@@ -40,6 +40,8 @@ export interface BenchOptions {
   samples: number;
   /** 0: one per core on a CPU backend, 1 on a GPU (as `tpt run`). */
   workers: number;
+  /** Intra-op threads of a native engine (onnxruntime); default every core. */
+  threads?: number;
   backend: BackendChoice;
   seed: number;
   /** Photo size (the typical ImageNet-A image is about 500×375). */
@@ -125,6 +127,7 @@ function checkOptions(o: BenchOptions): void {
   positive('views', o.views);
   positive('classes', o.classes, datasetClassnames(benchDataset(o)).length);
   positive('samples', o.samples);
+  if (o.threads !== undefined) positive('threads', o.threads, 256);
   if (!Number.isInteger(o.workers) || o.workers < 0 || o.workers > 256) {
     throw new TptError('BENCH_OPTIONS', `--workers must be an integer from 1 to 256, got ${o.workers}`, { hint: 'Pass e.g. --workers 2, or leave it out for one per core.' });
   }
@@ -176,7 +179,7 @@ async function startProcessor(config: TptConfig, options: BenchOptions, engine: 
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   checkOptions(options);
-  const engine = await selectEngine(options.backend);
+  const engine = await selectEngine(options.backend, options.threads !== undefined ? { threads: options.threads } : {});
   const backend = { name: engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine };
   options = { ...options, workers: resolveWorkerCount(options.workers, engine.info) };
   const config = benchConfig(options, backend.name);

@@ -14,6 +14,7 @@ interface BenchCliOptions {
   dataset?: string;
   samples: string;
   workers?: string;
+  threads?: string;
   backend: string;
   seed: string;
   json?: boolean;
@@ -42,7 +43,8 @@ export function registerBench(program: Command): void {
     .option('--classes <n>', 'class prompts: the first n classes of --dataset', '200')
     .option('--dataset <name>', `whose class names: ${DATASET_NAMES.join(', ')} (default: imagenet-a up to 200 classes, imagenet beyond)`)
     .option('--samples <n>', 'samples to time', '4')
-    .option('--workers <n>', 'samples in parallel (default: one per core on CPU backends, 1 on a GPU)')
+    .option('--workers <n>', 'samples in parallel on tfjs (default: one per core on CPU backends, 1 on a GPU)')
+    .option('--threads <n>', 'intra-op threads of the onnxruntime engine (default: one per core)')
     .option('--backend <name>', `engine: ${BACKEND_CHOICES.join(', ')}`, 'auto')
     .option('--seed <n>', 'seed of the weights and images', '0')
     .option('--no-warmup', 'time from the first sample on (by default each worker first tunes one untimed sample)')
@@ -71,6 +73,7 @@ export function registerBench(program: Command): void {
         classes: integerOption('classes', opts.classes),
         samples: integerOption('samples', opts.samples),
         workers: opts.workers === undefined ? 0 : integerOption('workers', opts.workers),
+        ...(opts.threads !== undefined ? { threads: integerOption('threads', opts.threads) } : {}),
         backend: opts.backend as BackendChoice,
         seed: integerOption('seed', opts.seed),
         warmup: opts.warmup,
