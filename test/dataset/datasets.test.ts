@@ -56,7 +56,7 @@ describe('ImageNet-V2 (folders 0 … 999 are class indices)', () => {
     expect(e.message).toMatch(/no class-index class folders/);
     const beyond = await folder('v2-beyond', ['0/a.png', '1000/a.png']);
     const b = await errorOf(openDataset(beyond, { dataset: 'imagenet-v2', allowPartial: true }));
-    expect(b.code).toBe('DATASET_INVALID');
+    expect(b.code).toBe('DATASET_NOT_USABLE');
     expect(b.message).toMatch(/1000\/ is a class index outside ImageNet-V2's 1000 classes/);
   });
 });
@@ -80,7 +80,7 @@ describe('wnid datasets other than ImageNet-A', () => {
     const ds = await scanDataset(root, { dataset: 'imagenet' });
     expect(ds.samples.map((s) => s.target)).toEqual([0, 999]);
     const e = await errorOf(openDataset(root, { dataset: 'imagenet' }));
-    expect(e.code).toBe('DATASET_INVALID');
+    expect(e.code).toBe('DATASET_NOT_USABLE');
     expect(e.message).toMatch(/2 of 1000 classes have images/);
     expect(e.message).toMatch(/n01443537\/ \(goldfish\) is missing/);
     const sketch = await scanDataset(root, { dataset: 'imagenet-sketch', allowPartial: true });

@@ -41,6 +41,29 @@ export function splitRecords(file: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/**
+ * Splits a file into whole records and at most one torn tail: the bytes after the last whole record, which
+ * must be a strict prefix of a record (fewer than 12 header bytes, or a valid length header whose data and
+ * footer are cut short). Any CRC failure of a record that is present in full throws, and so does a torn
+ * record followed by more bytes, since only the last record may be cut.
+ */
+export function splitRecordsWithTail(file: Uint8Array): { records: Uint8Array[]; tailOffset: number } {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const records: Uint8Array[] = [];
+  let off = 0;
+  while (off < file.length) {
+    if (file.length - off < 12) return { records, tailOffset: off };
+    const length = Number(view.getBigUint64(off, true));
+    if (view.getUint32(off + 8, true) !== masked(crc32c(file.subarray(off, off + 8)))) throw new Error(`length CRC at ${off}`);
+    if (file.length - off < 16 + length) return { records, tailOffset: off };
+    const data = file.subarray(off + 12, off + 12 + length);
+    if (view.getUint32(off + 12 + length, true) !== masked(crc32c(data))) throw new Error(`data CRC at ${off}`);
+    records.push(data);
+    off += 16 + length;
+  }
+  return { records, tailOffset: off };
+}
+
 type Field = { wire: 0; v: bigint } | { wire: 1; v: DataView } | { wire: 2; v: Uint8Array } | { wire: 5; v: DataView };
 
 export function parseMessage(bytes: Uint8Array): Map<number, Field[]> {

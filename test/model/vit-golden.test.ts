@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
 import { VisionTransformerTower } from '../../src/model/vit.js';
-import type { ClassTokenPosition } from '../../src/model/prompt-learner.js';
+import type { ClassTokenPosition } from '../../src/model/prompt-setup.js';
+import { createPromptSetup } from '../../src/model/prompt-setup.js';
+import { selectEngine } from '../../src/engine/create-towers.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import type { HostTensor } from '../../src/weights/host-tensor.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
@@ -102,10 +104,11 @@ describe('tiny ViT CLIP against PyTorch', () => {
     for (const kind of ['fp16', 'jit'] as const) {
       it(`${c.name} from the ${kind} file: text features and logits to 1e-4, loss and d loss/d ctx`, () => {
         const model = buildModel(weights[kind], c);
-        expect(model.ctx.shape).toEqual(c.ctx_shape);
+        expect(model.setup.ctxShape).toEqual(c.ctx_shape);
         const input = viewTensor();
         const image = model.encodeImages(input);
-        const text = model.textFeatures();
+        const ctx = model.initialContext();
+        const text = model.textFeatures(ctx);
         const logits = model.logits(image, text);
         expect(maxAbsDiff(text.dataSync(), readNpy(join(MODEL_FIXTURES, `${c.name}.text.npy`)).data)).toBeLessThan(TOLERANCE);
         const logitsDiff = maxAbsDiff(logits.dataSync(), readNpy(join(MODEL_FIXTURES, `${c.name}.logits.npy`)).data);
@@ -113,14 +116,58 @@ describe('tiny ViT CLIP against PyTorch', () => {
         expect(logitsDiff).toBeLessThan(TOLERANCE);
 
         const selected: number[] = [];
-        const { value, grads } = tf.variableGrads(() => tptEntropyLoss(model.logits(image, model.textFeatures()), golden.selection_p, selected));
+        const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tptEntropyLoss(model.logits(image, model.textFeatures(x)), golden.selection_p, selected))(ctx);
         expect([...selected].sort()).toEqual([...c.selected].sort());
         expect(value.dataSync()[0]).toBeCloseTo(c.loss, 4);
         const expectedGrad = readNpy(join(MODEL_FIXTURES, `${c.name}.grad.npy`)).data;
-        expect(maxAbsDiff(grads[model.ctx.name]!.dataSync(), expectedGrad) / maxAbs(expectedGrad)).toBeLessThan(1e-3);
-        tf.dispose([input, image, text, logits, value, ...Object.values(grads)]);
+        expect(maxAbsDiff(grad.dataSync(), expectedGrad) / maxAbs(expectedGrad)).toBeLessThan(1e-3);
+        tf.dispose([input, image, ctx, text, logits, value, grad]);
         model.dispose();
       });
     }
+  }
+});
+
+/**
+ * The same image-feature and logit goldens on the ONNX Runtime engine (OnnxClipTowers: the ViT image graph and
+ * the ONNX text tower), so the ViT's PyTorch numbers hold on both engines, not only on tfjs.
+ */
+describe('tiny ViT CLIP against PyTorch on onnxruntime', () => {
+  for (const kind of ['fp16', 'jit'] as const) {
+    it(`image features and every case's text features and logits from the ${kind} file to 1e-4`, async () => {
+      const engine = await selectEngine('onnxruntime', { threads: 2 });
+      const expectedImage = readNpy(join(MODEL_FIXTURES, golden.image_features));
+      for (const c of golden.cases) {
+        const setup = createPromptSetup({ ...weights[kind], coopCtx: undefined }, tokenizer, c.classnames, {
+          nCtx: c.n_ctx,
+          ctxInit: c.ctx_init,
+          classTokenPosition: c.class_token_position,
+          csc: c.csc,
+          coopCtx: c.coop ? coopCtx : undefined,
+        });
+        const towers = await engine.create(weights[kind], setup);
+        try {
+          expect(towers.info.engine).toBe('onnxruntime');
+          expect(towers.ctxShape).toEqual(c.ctx_shape);
+          const [n, size] = [views.shape[0]!, views.shape[1]!];
+          const image = await towers.encodeImages(views.data, n, size);
+          expect(maxAbsDiff(image, expectedImage.data)).toBeLessThan(TOLERANCE);
+          const text = await towers.textFeatures(towers.initialCtx);
+          expect(maxAbsDiff(text, readNpy(join(MODEL_FIXTURES, `${c.name}.text.npy`)).data)).toBeLessThan(TOLERANCE);
+          const e = towers.embedDim;
+          const logits = new Float32Array(n * c.classnames.length);
+          for (let v = 0; v < n; v++) {
+            for (let k = 0; k < c.classnames.length; k++) {
+              let dot = 0;
+              for (let d = 0; d < e; d++) dot += image[v * e + d]! * text[k * e + d]!;
+              logits[v * c.classnames.length + k] = towers.logitScale * dot;
+            }
+          }
+          expect(maxAbsDiff(logits, readNpy(join(MODEL_FIXTURES, `${c.name}.logits.npy`)).data)).toBeLessThan(TOLERANCE);
+        } finally {
+          await towers.dispose();
+        }
+      }
+    });
   }
 });

@@ -3,6 +3,7 @@ import type { ModelArch } from '../../src/model/model-weights.js';
 
 /** RN50's text transformer: 77 tokens, width 512, 8 heads, 12 layers, 1024-wide embedding. */
 export const RN50_TEXT_ARCH: ModelArch = {
+  visionKind: 'resnet',
   embedDim: 1024,
   imageResolution: 224,
   visionLayers: [3, 4, 6, 3],

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import '../../src/model/gradients.js';
-import { IMAGENET_A_CLASSNAMES } from '../../src/model/imagenet-a.js';
+import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { PromptEncoder } from '../../src/model/prompt-encoder.js';
-import { PromptLearner } from '../../src/model/prompt-learner.js';
-import { planPrompts } from '../../src/model/prompt-plan.js';
+import { createPromptSetup, type PromptSetup } from '../../src/model/prompt-setup.js';
 import { TextTower } from '../../src/model/text-tower.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { OnnxTextTower, textArchOf } from '../../src/onnx/onnx-text-tower.js';
@@ -22,20 +20,19 @@ import { RN50_TEXT_ARCH, randomTextStateDict } from './random-text-weights.js';
 
 let stateDict: StateDict;
 let tower: TextTower;
-let learner: PromptLearner;
+let learner: PromptSetup;
 let encoder: PromptEncoder;
 
 beforeAll(async () => {
   await initBackend('wasm');
   stateDict = randomTextStateDict(RN50_TEXT_ARCH, 7);
   tower = new TextTower(stateDict, RN50_TEXT_ARCH);
-  learner = new PromptLearner(tower, await loadTokenizer(), IMAGENET_A_CLASSNAMES, { nCtx: 4, seed: 3 });
+  learner = createPromptSetup({ arch: RN50_TEXT_ARCH, stateDict }, await loadTokenizer(), IMAGENET_A_CLASSNAMES, { nCtx: 4, seed: 3 });
   encoder = new PromptEncoder(tower, learner);
 });
 
 afterAll(() => {
   encoder?.dispose();
-  learner?.dispose();
   tower?.dispose();
 });
 
@@ -47,15 +44,15 @@ describe('ONNX text tower against the tfjs tower at RN50 size (200 ImageNet-A pr
     const reference = tf.tidy(() => {
       const u = tf.tensor2d(upstream, [c, e]);
       const normalize = (x: tf.Tensor2D) => tf.div(x, tf.sqrt(tf.sum(tf.square(x), -1, true)));
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(normalize(encoder.encode(true)), u)) as tf.Scalar);
-      const features = normalize(encoder.encode(true)).dataSync() as Float32Array;
-      value.dispose();
-      return { features, grad: grads[learner.ctx.name]!.dataSync() as Float32Array };
+      const ctx0 = tf.tensor(learner.initialCtx, [...learner.ctxShape]);
+      const grad = tf.grad((ctx: tf.Tensor) => tf.sum(tf.mul(normalize(encoder.encode(ctx, true)), u)))(ctx0);
+      const features = normalize(encoder.encode(ctx0, true)).dataSync() as Float32Array;
+      return { features, grad: grad.dataSync() as Float32Array };
     });
 
-    const plan = planPrompts(learner.slots, learner.eotIndex, learner.csc);
+    const plan = learner.plan;
     expect(plan.prefixLength).toBe(5); // SOT + 4 context vectors, run once for all 200 classes
-    const ctx = learner.ctx.dataSync() as Float32Array;
+    const ctx = learner.initialCtx;
     const create = (threads: number) => OnnxTextTower.create(stateDict, textArchOf(RN50_TEXT_ARCH), plan, { nCtx: 4, csc: false }, { threads });
     const two = await create(2);
     let first: { features: Float32Array; ctxGradient: Float32Array };

@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { ClipTestTimeModel } from '../../src/model/clip.js';
-import '../../src/model/gradients.js';
-import type { ClassTokenPosition, PromptLearner } from '../../src/model/prompt-learner.js';
-import { planPrompts } from '../../src/model/prompt-plan.js';
+import { createPromptSetup, type ClassTokenPosition, type PromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import { OnnxTextTower, fullPromptPlan, textArchOf, type OnnxPromptPlan } from '../../src/onnx/onnx-text-tower.js';
 import type { BackwardMode } from '../../src/onnx/text-graphs.js';
@@ -46,16 +43,16 @@ beforeAll(async () => {
   tokenizer = await loadTokenizer();
 });
 
-/** The seed's prompt learner for a golden case (its slots, EOT positions and initial ctx). */
-function learnerFor(c: GoldenCase): { learner: PromptLearner; model: ClipTestTimeModel } {
-  const model = new ClipTestTimeModel(weights, tokenizer, c.classnames, {
+/** The seed's prompt learner for a golden case (its slots, EOT positions and initial ctx), as the host prompt setup. */
+function learnerFor(c: GoldenCase): { learner: PromptSetup; ctx: Float32Array } {
+  const learner = createPromptSetup({ ...weights, coopCtx: undefined }, tokenizer, c.classnames, {
     nCtx: c.n_ctx,
     ctxInit: c.ctx_init,
     classTokenPosition: c.class_token_position,
     csc: c.csc,
     coopCtx: c.coop ? coopCtx : undefined,
   });
-  return { learner: model.promptLearner, model };
+  return { learner, ctx: learner.initialCtx };
 }
 
 /** dL/d(text features) [C, E] of the golden loss (TPT entropy of logit_scale·image·textᵀ) in tfjs. */
@@ -68,18 +65,18 @@ function entropyUpstream(features: Float32Array, numClasses: number): Float32Arr
   });
 }
 
-async function towerFor(learner: PromptLearner, plan: OnnxPromptPlan, backward: BackwardMode = 'saved', threads = 1): Promise<OnnxTextTower> {
+async function towerFor(learner: PromptSetup, plan: OnnxPromptPlan, backward: BackwardMode = 'saved', threads = 1): Promise<OnnxTextTower> {
   return OnnxTextTower.create(weights.stateDict, textArchOf(weights.arch), plan, { nCtx: learner.nCtx, csc: learner.csc }, { threads, backward });
 }
 
-const shortcutPlan = (l: PromptLearner) => planPrompts(l.slots, l.eotIndex, l.csc);
+const shortcutPlan = (l: PromptSetup) => l.plan;
 
 describe('ONNX text tower against PyTorch (tiny CLIP goldens)', () => {
   for (const c of golden.cases) {
     it(`${c.name}: text features, logits and d loss/d ctx`, async () => {
-      const { learner, model } = learnerFor(c);
+      const { learner, ctx: initialCtx } = learnerFor(c);
       expect(learner.eotIndex).toEqual(c.eot);
-      const ctx = learner.ctx.dataSync() as Float32Array;
+      const ctx = initialCtx;
       const tower = await towerFor(learner, shortcutPlan(learner));
       try {
         const text = await tower.textFeatures(ctx);
@@ -96,7 +93,6 @@ describe('ONNX text tower against PyTorch (tiny CLIP goldens)', () => {
         expect(maxAbsDiff(ctxGradient, expected) / maxAbs(expected)).toBeLessThan(1e-4);
       } finally {
         await tower.dispose();
-        model.dispose();
       }
     });
   }
@@ -109,8 +105,8 @@ describe('ONNX text tower: exact paths agree', () => {
 
   for (const c of cases) {
     it(`${c.name}: full 77-token prompts equal the shortcut plan; recomputed backward equals saved`, async () => {
-      const { learner, model } = learnerFor(c);
-      const ctx = (learner.ctx.dataSync() as Float32Array).slice();
+      const { learner, ctx: initialCtx } = learnerFor(c);
+      const ctx = initialCtx.slice();
       // Make csc contexts differ per class, so a mix-up between classes would show.
       if (learner.csc) for (let i = 0; i < ctx.length; i++) ctx[i] = ctx[i]! + 0.02 * Math.sin(i);
       const upstream = (f: Float32Array) => entropyUpstream(f, c.classnames.length);
@@ -130,15 +126,14 @@ describe('ONNX text tower: exact paths agree', () => {
         expect(maxAbsDiff(a.ctxGradient, r.ctxGradient) / maxAbs(a.ctxGradient)).toBeLessThan(1e-6);
       } finally {
         await Promise.all([fast.dispose(), full.dispose(), recompute.dispose()]);
-        model.dispose();
       }
     });
   }
 
   it('results do not depend on the thread count (1 vs 2)', async () => {
     const c = golden.cases.find((x) => x.name === 'coop_middle')!;
-    const { learner, model } = learnerFor(c);
-    const ctx = learner.ctx.dataSync() as Float32Array;
+    const { learner, ctx: initialCtx } = learnerFor(c);
+    const ctx = initialCtx;
     const upstream = (f: Float32Array) => entropyUpstream(f, c.classnames.length);
     const one = await towerFor(learner, shortcutPlan(learner), 'saved', 1);
     const two = await towerFor(learner, shortcutPlan(learner), 'saved', 2);
@@ -149,7 +144,6 @@ describe('ONNX text tower: exact paths agree', () => {
       expect(maxAbsDiff(a.ctxGradient, b.ctxGradient) / maxAbs(a.ctxGradient)).toBeLessThan(1e-6);
     } finally {
       await Promise.all([one.dispose(), two.dispose()]);
-      model.dispose();
     }
   });
 });
@@ -160,9 +154,8 @@ describe('ONNX text tower memory', () => {
 
   it('stays flat over 20 forward+backward calls, and refuses use after dispose', async () => {
     const c = golden.cases.find((x) => x.name === 'coop_end_200')!;
-    const { learner, model } = learnerFor(c);
-    const ctx = learner.ctx.dataSync() as Float32Array;
-    model.dispose();
+    const { learner, ctx: initialCtx } = learnerFor(c);
+    const ctx = initialCtx;
     tower = await towerFor(learner, shortcutPlan(learner));
     const upstream = (f: Float32Array) => f.map((v, i) => Math.sin(i) * v);
     const step = async () => {
