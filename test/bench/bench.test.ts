@@ -65,7 +65,7 @@ describe('tpt bench', () => {
       return true;
     });
     try {
-      const code = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--views', '10', '--classes', '8', '--samples', '2', '--workers', '2', '--json']);
+      const code = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--views', '10', '--classes', '8', '--samples', '2', '--workers', '2', '--backend', 'wasm', '--json']);
       expect(code).toBe(0);
     } finally {
       spy.mockRestore();
