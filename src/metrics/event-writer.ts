@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TptError } from '../errors.js';
+import { RecordAppender } from '../io/record-appender.js';
 import { encodeEvent, type EventObject, type SummaryValueObject } from './event-schema.js';
 import { hparamsEndValue, hparamsStartValues, type HparamsSessionEnd, type HparamsSessionStart } from './hparams.js';
 import type { RgbImage } from './png.js';
@@ -47,9 +48,7 @@ export class EventWriter {
   readonly logDir: string;
   /** Full path of the event file. */
   readonly path: string;
-  private fd: number | null;
-  /** The file's length after the last whole record. */
-  private length = 0;
+  private readonly file: RecordAppender;
   private queue: Buffer[] = [];
   private lastFlush: number;
   private readonly maxQueue: number;
@@ -59,11 +58,10 @@ export class EventWriter {
   /** A failed background flush, rethrown to the next caller instead of crashing the process from a timer. */
   private backgroundError: unknown = null;
 
-  private constructor(logDir: string, filePath: string, fd: number, options: EventWriterOptions) {
+  private constructor(logDir: string, file: RecordAppender, options: EventWriterOptions) {
     this.logDir = logDir;
-    this.path = filePath;
-    this.fd = fd;
-    this.length = fs.fstatSync(fd).size;
+    this.path = file.path;
+    this.file = file;
     this.maxQueue = Math.max(1, options.maxQueue ?? 10);
     this.flushMs = Math.max(0, options.flushSecs ?? 5) * 1000;
     this.clock = options.clock ?? defaultClock;
@@ -90,17 +88,17 @@ export class EventWriter {
       `events.out.tfevents.${String(Math.floor(now)).padStart(10, '0')}.${os.hostname()}.${process.pid}` +
       `.${writersCreated++}${options.filenameSuffix ?? ''}`;
     const filePath = path.join(logDir, name);
-    let fd: number;
+    let file: RecordAppender;
     try {
       fs.mkdirSync(logDir, { recursive: true });
-      fd = fs.openSync(filePath, 'a');
+      file = new RecordAppender(filePath);
     } catch (cause) {
       throw new TptError('EVENTS_OPEN', `Cannot create the event file ${filePath}: ${(cause as Error).message}`, {
         hint: 'Check that the run folder (out_dir) is writable.',
         cause,
       });
     }
-    const writer = new EventWriter(logDir, filePath, fd, options);
+    const writer = new EventWriter(logDir, file, options);
     writer.addEvent({ wallTime: now, fileVersion: FILE_VERSION });
     writer.flush();
     return writer;
@@ -114,7 +112,7 @@ export class EventWriter {
 
   /** An already serialized Event (e.g. copied from another run's file by `tpt merge`), written verbatim. */
   addEventBytes(data: Uint8Array): void {
-    if (this.fd === null) throw new Error(`EventWriter for ${this.path} is closed`);
+    if (this.file.closed) throw new Error(`EventWriter for ${this.path} is closed`);
     if (this.backgroundError !== null) this.flush();
     this.queue.push(frameRecord(data));
     if (this.queue.length >= this.maxQueue) this.flush();
@@ -158,23 +156,10 @@ export class EventWriter {
       this.backgroundError = null;
       throw error;
     }
-    if (this.fd === null || this.queue.length === 0) return;
+    if (this.file.closed || this.queue.length === 0) return;
     const bytes = this.queue.length === 1 ? (this.queue[0] as Buffer) : Buffer.concat(this.queue);
     this.queue = [];
-    let written = 0;
-    try {
-      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
-    } catch (error) {
-      if (written > 0) {
-        try {
-          fs.ftruncateSync(this.fd, this.length);
-        } catch {
-          // repairEventFile cuts it off when the run resumes
-        }
-      }
-      throw error;
-    }
-    this.length += bytes.length;
+    this.file.append(bytes);
     this.lastFlush = Date.now();
   }
 
@@ -185,37 +170,33 @@ export class EventWriter {
    */
   mark(): number {
     this.flush();
-    return this.length;
+    return this.file.length;
   }
 
   /** Drops everything written or queued since `mark` (best effort: a failure leaves the records in place). */
   rollback(mark: number): void {
     this.queue = [];
-    if (this.fd === null || mark >= this.length) return;
     try {
-      fs.ftruncateSync(this.fd, mark);
-      this.length = mark;
+      this.file.truncate(mark);
     } catch {
       // the records stay: whole, and only repeated by the resumed run
     }
   }
 
   close(): void {
-    if (this.fd === null) return;
-    const fd = this.fd;
+    if (this.file.closed) return;
     try {
       this.flush();
-      fs.fsyncSync(fd);
+      this.file.sync();
     } finally {
       // Closed even when the last flush fails (a full disk): the error goes on, the descriptor does not leak.
       clearInterval(this.timer);
-      this.fd = null;
-      fs.closeSync(fd);
+      this.file.close();
     }
   }
 
   get closed(): boolean {
-    return this.fd === null;
+    return this.file.closed;
   }
 
   private flushIfDue(): void {

@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import { TptError } from '../errors.js';
+import { RecordAppender } from '../io/record-appender.js';
+
+export { RecordAppender } from '../io/record-appender.js';
 
 /**
  * JSON-lines files that survive a killed process and a full disk: every line is appended with ONE write
@@ -67,49 +70,6 @@ export function repairTornLine(path: string): number {
   }
   if (cut > 0) fs.truncateSync(path, fs.statSync(path).size - cut);
   return cut;
-}
-
-/**
- * Appends whole byte records to a file: one write call per record, and a record whose write fails part way
- * is truncated off again before the error is passed on, so the file never ends in a torn record.
- */
-export class RecordAppender {
-  private fd: number | null;
-  /** The file's length after the last whole record. */
-  private length: number;
-
-  constructor(readonly path: string) {
-    this.fd = fs.openSync(path, 'a');
-    this.length = fs.fstatSync(this.fd).size;
-  }
-
-  append(bytes: Uint8Array): void {
-    if (this.fd === null) throw new Error(`${this.path} is closed`);
-    let written = 0;
-    try {
-      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written);
-    } catch (error) {
-      if (written > 0) {
-        try {
-          fs.ftruncateSync(this.fd, this.length);
-        } catch {
-          // the resumed run cuts the torn tail off instead (readJsonLines / repairTornLine / repairEventFile)
-        }
-      }
-      throw error;
-    }
-    this.length += bytes.length;
-  }
-
-  /** fsync: the records reach the disk (a full disk may only report itself here, e.g. on NFS). */
-  sync(): void {
-    if (this.fd !== null) fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
-    this.fd = null;
-  }
 }
 
 export class JsonLinesAppender {

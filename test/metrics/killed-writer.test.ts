@@ -26,6 +26,7 @@ function transpileMetrics(): string {
   if (transpiled) return transpiled;
   const files = [
     'src/errors.ts',
+    'src/io/record-appender.ts',
     ...fs.readdirSync(path.join(repo, 'src/metrics')).filter((f) => f.endsWith('.ts')).map((f) => `src/metrics/${f}`),
   ];
   for (const file of files) {
