@@ -26,7 +26,7 @@ summary.json, log.jsonl and TensorBoard event files (tensorboard --logdir runs).
 generate_run_name of the settings, e.g. size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_...
 
 Robustness: a second run of the same config while the first still runs is refused, naming the holder (pid,
-host, start time). A lock left by a killed run is taken over once its heartbeat is 60 s old (TPT_LOCK_STALE_MS),
+host, start time). A lock left by a killed run is taken over once its heartbeat is 5 minutes old (TPT_LOCK_STALE_MS),
 or on the same host once its process is gone and two beats (10 s) are missed. A full disk, quota or read-only
 folder stops the run with one line saying how many samples are saved; every file keeps whole records, and the
 rerun resumes (it also cuts off a torn record a killed run left). Errors show a stack with --debug or TPT_DEBUG=1.

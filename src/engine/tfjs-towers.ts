@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ClipTestTimeModel, type TowerOptions } from '../model/clip.js';
+import { ClipTestTimeModel, DEFAULT_IMAGE_CHUNK, type TowerOptions } from '../model/clip.js';
 
 /** Classes per text-gradient pass on tfjs: 200-class test sets take one pass; 1000 classes take four. */
 const DEFAULT_GRADIENT_CHUNK = 256;
@@ -26,6 +26,8 @@ export class TfjsClipTowers implements ClipTowers {
 
   /** Classes per gradient pass; more classes are differentiated chunk by chunk (see textFeaturesWithGradient). */
   readonly gradientChunk: number;
+  /** Views per image-tower pass (the model's own chunk size). */
+  private readonly imageChunk: number;
 
   constructor(
     readonly model: ClipTestTimeModel,
@@ -33,6 +35,7 @@ export class TfjsClipTowers implements ClipTowers {
     options: TowerOptions = {},
   ) {
     this.gradientChunk = Math.max(1, options.textGradientChunk ?? DEFAULT_GRADIENT_CHUNK);
+    this.imageChunk = Math.max(1, options.imageChunkSize ?? DEFAULT_IMAGE_CHUNK);
     this.embedDim = model.arch.embedDim;
     this.numClasses = model.setup.numClasses;
     this.logitScale = model.logitScale;
@@ -45,8 +48,21 @@ export class TfjsClipTowers implements ClipTowers {
     return new TfjsClipTowers(new ClipTestTimeModel(weights, undefined, setup.classnames, { ...options, setup }), info, options);
   }
 
+  /**
+   * Chunk by chunk (the image tower's own chunks), yielding to the event loop between them: a wasm pass over 64
+   * ViT-B/16 views takes minutes of synchronous work, and timers (the run folder's lock heartbeat, the event
+   * writer's flush) must still run. The rows do not depend on the chunking.
+   */
   async encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array> {
-    return tf.tidy(() => readHost(this.model.encodeImages(tf.tensor4d(views, [count, size, size, 3]))));
+    const perView = size * size * 3;
+    const features = new Float32Array(count * this.embedDim);
+    for (let start = 0; start < count; start += this.imageChunk) {
+      const n = Math.min(this.imageChunk, count - start);
+      const chunk = views.subarray(start * perView, (start + n) * perView);
+      features.set(tf.tidy(() => readHost(this.model.encodeImages(tf.tensor4d(chunk, [n, size, size, 3])))), start * this.embedDim);
+      if (start + n < count) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return features;
   }
 
   async textFeatures(ctx: Float32Array): Promise<Float32Array> {

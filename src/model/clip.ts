@@ -9,6 +9,9 @@ import { createPromptSetup, type PromptSetup, type PromptSetupOptions, type Prom
 import { TextTower } from './text-tower.js';
 
 /** What the tfjs towers need besides the weights and the prompt setup. */
+/** Views per image-tower pass on tfjs (bounds the activations' memory). */
+export const DEFAULT_IMAGE_CHUNK = 16;
+
 export interface TowerOptions {
   /** Exact shortcuts in the text tower (end tokens, shared prefix); false runs the seed's full prompts. */
   shortcuts?: boolean;
@@ -55,7 +58,7 @@ export class ClipTestTimeModel {
     const built: { dispose(): void }[] = [];
     try {
       this.logitScale = Math.exp(takeParam(weights.stateDict, 'logit_scale', []).data[0]!);
-      this.imageTower = createImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? 16 });
+      this.imageTower = createImageTower(weights.stateDict, weights.arch, { chunkSize: options.imageChunkSize ?? DEFAULT_IMAGE_CHUNK });
       built.push(this.imageTower);
       this.textTower = new TextTower(weights.stateDict, weights.arch);
       built.push(this.textTower);

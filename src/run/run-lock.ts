@@ -21,8 +21,9 @@ import { TptError } from '../errors.js';
 export const LOCK_DIR = 'run.lock';
 const HOLDER_FILE = 'holder.json';
 
-/** Default: long enough that a busy main thread (one large sample) never misses it. */
-export const DEFAULT_LOCK_STALE_MS = 60_000;
+// Five minutes: long enough that no synchronous stretch of a run (a wasm image-tower chunk of a large ViT takes
+// tens of seconds) delays a heartbeat past it, short enough for a requeued job after a node failure.
+export const DEFAULT_LOCK_STALE_MS = 300_000;
 
 export interface LockHolder {
   pid: number;

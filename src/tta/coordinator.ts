@@ -79,7 +79,7 @@ export interface RunTptOptions {
   reporter?: RunReporter;
   /** summary.json is rewritten at most this often during the run (and always at the end). Default 10 s. */
   summaryEverySeconds?: number;
-  /** Heartbeat age after which another process's run-folder lock counts as abandoned (default 60 s; TPT_LOCK_STALE_MS). */
+  /** Heartbeat age after which another process's run-folder lock counts as abandoned (default 5 minutes; TPT_LOCK_STALE_MS). */
   lockStaleMs?: number;
   /** Replaces the default processor (tests plug in here); it gets the selected engine and the model inputs. */
   createProcessor?: (config: TptConfig, engine: SelectedEngine, inputs: ModelInputs) => Promise<SampleProcessor> | SampleProcessor;
