@@ -13,7 +13,7 @@ import type { StateDict } from '../weights/host-tensor.js';
 import type { ResNetClipArch } from '../weights/arch.js';
 import { OnnxGraph } from './graph-builder.js';
 import { IMAGE_INPUT, IMAGE_OUTPUT } from './image-io.js';
-import { GraphOps } from './residual-block-graph.js';
+import { GraphOps } from './graph-ops.js';
 
 /**
  * OpenAI's ModifiedResNet image tower (any depth, width and resolution) as an ONNX graph, built from the

@@ -1,7 +1,8 @@
 import type { StateDict } from '../weights/host-tensor.js';
 import { takeParam } from '../model/model-weights.js';
 import { OnnxGraph } from './graph-builder.js';
-import { BlockWeights, GraphOps, ResidualBlockGraph, TRACE_FIELDS, layoutRows, transposeHost, type BlockTrace, type RowLayout } from './residual-block-graph.js';
+import { GraphOps, transposeHost } from './graph-ops.js';
+import { BlockWeights, ResidualBlockGraph, TRACE_FIELDS, layoutRows, type BlockTrace, type RowLayout } from './residual-block-graph.js';
 
 /**
  * CLIP's text tower as two ONNX graphs for one prompt-plan shape: the FORWARD graph (prompt embeddings →
