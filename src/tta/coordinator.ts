@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
-import { engineLabel, engineRecord } from '../engine/towers.js';
+import { backendName, engineLabel, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
@@ -61,11 +61,6 @@ async function defaultProcessor(config: TptConfig, engine: SelectedEngine, input
     { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
     { workers, backend: engine.info.provider as BackendChoice },
   );
-}
-
-/** The `backend` recorded in config.json and summary.json: the tfjs backend, or the native engine's name. */
-function backendName(engine: SelectedEngine): string {
-  return engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine;
 }
 
 export interface RunTptOptions {
@@ -146,7 +141,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine), engine: engineRecord(engine.info) });
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
 
@@ -187,7 +182,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         folder,
         plan,
         start,
-        backend: backendName(engine),
+        backend: backendName(engine.info),
         engine: engineRecord(engine.info),
         processor,
         prefetcher,
