@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
-import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
-import { backendName, engineLabel, engineRecord } from '../engine/towers.js';
+import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
+import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
@@ -226,7 +226,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         alreadyDone: start,
         total: plan.length,
         seed: config.seed,
-        backend: engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''),
+        backend: selectedEngineLabel(engine),
         weights: `${config.clip_weights} (${inputs.weights.source})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
