@@ -21,7 +21,8 @@ import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../ru
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { archLabel, loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
