@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { clipPreprocess } from './data/augmenters.js';
 import { decodeImage } from './data/image.js';
 import type { BackendChoice } from './engine/choices.js';
-import { selectEngine, type SelectedEngine } from './engine/create-towers.js';
-import { engineLabel, type ClipTowers } from './engine/towers.js';
+import { selectEngine, selectedEngineLabel, type SelectedEngine } from './engine/create-towers.js';
+import type { ClipTowers } from './engine/towers.js';
 import { TptError } from './errors.js';
 import { IMAGENET_A_CLASSNAMES } from './data/datasets/imagenet-a.js';
 import { datasetClassnames, type DatasetName } from './data/datasets/registry.js';
@@ -137,7 +137,7 @@ export async function classifyImages(files: readonly string[], options: Classify
   });
   const tokenizer = await loadTokenizer(options.bpe ?? weights.bpePath);
   const engine = await selectEngine(options.backend ?? 'auto');
-  options.onEngine?.(engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''));
+  options.onEngine?.(selectedEngineLabel(engine));
   const classifier = await ZeroShotClassifier.create(weights, tokenizer, {
     topk: options.topk ?? 5,
     engine,

@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   NOTHING_TO_PLOT: 'tpt report --plot was given no runs',
   // engines and build
   BACKEND: 'the requested TensorFlow.js backend cannot be initialised',
-  ENGINE_UNAVAILABLE: 'the native engine (onnxruntime-node) cannot be loaded',
+  ENGINE_UNAVAILABLE: 'the native engine (onnxruntime-node) cannot be loaded, or cannot start its CUDA provider',
   WORKERS_NOT_BUILT: 'worker threads need dist/, which is missing (npm run build)',
   // CLIP weights and checkpoints
   WEIGHTS_NOT_FOUND: 'the weights path does not exist or cannot be read',

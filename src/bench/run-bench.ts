@@ -10,7 +10,7 @@ import { Rng } from '../data/rng.js';
 import { drawSyntheticImage, SHAPE_KINDS } from '../demo/synthetic-image.js';
 import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
-import { engineRecord, type EngineRecord } from '../engine/towers.js';
+import { backendName, engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
 import { assertLossConfig } from '../losses/names.js';
 import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
@@ -180,7 +180,7 @@ async function startProcessor(config: TptConfig, options: BenchOptions, engine: 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   checkOptions(options);
   const engine = await selectEngine(options.backend, options.threads !== undefined ? { threads: options.threads } : {});
-  const backend = { name: engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine };
+  const backend = { name: backendName(engine.info) };
   options = { ...options, workers: resolveWorkerCount(options.workers, engine.info) };
   const config = benchConfig(options, backend.name);
   const setupStart = performance.now();

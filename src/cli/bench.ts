@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../engine/choices.js';
 import { BENCH_ARCH_NAMES } from '../bench/bench-model.js';
 import { formatBench } from '../bench/format-bench.js';
 import { runBench } from '../bench/run-bench.js';
-import { DATASET_NAMES, type DatasetName } from '../data/datasets/registry.js';
+import { DATASET_NAMES, isDatasetName, type DatasetName } from '../data/datasets/registry.js';
 import { TptError } from '../errors.js';
 
 interface BenchCliOptions {
@@ -60,10 +60,10 @@ export function registerBench(program: Command): void {
         `This machine has ${availableParallelism()} CPUs.`,
     )
     .action(async (opts: BenchCliOptions) => {
-      if (!(BACKEND_CHOICES as readonly string[]).includes(opts.backend)) {
+      if (!isBackendChoice(opts.backend)) {
         throw new TptError('BENCH_OPTIONS', `--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${opts.backend}"`, { hint: 'Use --backend wasm.' });
       }
-      if (opts.dataset !== undefined && !(DATASET_NAMES as readonly string[]).includes(opts.dataset)) {
+      if (opts.dataset !== undefined && !isDatasetName(opts.dataset)) {
         throw new TptError('BENCH_OPTIONS', `--dataset must be one of ${DATASET_NAMES.join(', ')}, got "${opts.dataset}"`, { hint: 'Use --dataset imagenet for 1000 classes.' });
       }
       const result = await runBench({

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine/choices.js';
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../engine/choices.js';
 import { classifyImages, formatClassifyTable } from '../classify.js';
-import { DATASET_NAMES, type DatasetName } from '../data/datasets/registry.js';
+import { DATASET_NAMES, isDatasetName, type DatasetName } from '../data/datasets/registry.js';
 
 interface ClassifyCliOptions {
   weights: string;
@@ -20,13 +20,13 @@ function positiveInt(value: string): number {
 }
 
 function datasetChoice(value: string): DatasetName {
-  if (!(DATASET_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${DATASET_NAMES.join(', ')}`);
-  return value as DatasetName;
+  if (!isDatasetName(value)) throw new InvalidArgumentError(`expected one of ${DATASET_NAMES.join(', ')}`);
+  return value;
 }
 
 function backendChoice(value: string): BackendChoice {
-  if (!(BACKEND_CHOICES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKEND_CHOICES.join(', ')}`);
-  return value as BackendChoice;
+  if (!isBackendChoice(value)) throw new InvalidArgumentError(`expected one of ${BACKEND_CHOICES.join(', ')}`);
+  return value;
 }
 
 /** `tpt classify`: zero-shot CLIP (or CoOp-prompted) scores of images over a test set's classes. */

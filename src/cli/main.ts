@@ -19,7 +19,8 @@ export function buildProgram(): Command {
   const program = new Command('tpt')
     .version(VERSION)
     .description(
-      'Test-time prompt tuning (TPT) of CLIP RN50 with CoOp prompts on ImageNet-A, in TypeScript.\n' +
+      "Test-time prompt tuning (TPT) of OpenAI's CLIP (ResNet or ViT) with CoOp prompts on ImageNet-A and the TPT paper's\n" +
+        'other test sets (ImageNet, -V2, -R, -Sketch), in TypeScript, on ONNX Runtime or TensorFlow.js.\n' +
         'Start with `tpt run --config configs/baseline.json`; every command has --help with examples.',
     )
     .option('--debug', 'print stack traces with error messages (also TPT_DEBUG=1); accepted anywhere on the line')

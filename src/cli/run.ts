@@ -47,7 +47,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .summary('test-time prompt tuning over ImageNet-A, as the seed notebook runs it')
+    .summary('test-time prompt tuning over a test set (ImageNet-A by default), as the seed notebook runs it')
     .description(
       "Tunes CLIP's prompt context on each test image (episodic TPT: reset, one AdamW step on the loss over the " +
         'augmented views, re-score) and records base and TPT predictions per sample, TensorBoard scalars and a summary. ' +

@@ -16,10 +16,10 @@ import { LOSS_NAMES } from '../losses/names.js';
 export const AUGMENTER_NAMES = ['AugmenterTPT', 'PatchAugmenter'] as const;
 export const CLASS_TOKEN_POSITIONS = ['end', 'middle', 'front'] as const;
 
-/** `shard: "i/n"`: 0-based index i of n equal, deterministic slices of the run's sample order. */
 /** The input resolution of OpenAI's RN50, for commands that read no weights (tpt preview). */
 export const DEFAULT_IMAGE_SIZE = 224;
 
+/** `shard: "i/n"`: 0-based index i of n equal, deterministic slices of the run's sample order. */
 export const SHARD_PATTERN = /^(\d+)\/(\d+)$/;
 
 const integer = () => z.number().int();

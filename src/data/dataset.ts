@@ -36,9 +36,6 @@ export interface DatasetSample {
   readonly wnid: string;
 }
 
-/** The seed's name for a sample. */
-export type ImageNetASample = DatasetSample;
-
 export type ProblemKind =
   | 'missing_class'
   | 'empty_class'
@@ -85,8 +82,6 @@ export interface DatasetListing {
   readonly problems: readonly DatasetProblem[];
   readonly complete: boolean;
 }
-
-export type ImageNetADataset = DatasetListing;
 
 export interface OpenOptions {
   /** Accept a subset of the class folders (config `allow_partial_dataset`). */

@@ -6,7 +6,7 @@ import type { ModelWeights } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
 import type { BackendChoice, TfjsBackendChoice } from './choices.js';
 import { TfjsClipTowers } from './tfjs-towers.js';
-import type { ClipTowers, EngineInfo } from './towers.js';
+import { engineLabel, type ClipTowers, type EngineInfo } from './towers.js';
 
 /**
  * The engine registry: which engine runs CLIP's towers for a `backend` choice, and the factory that builds
@@ -79,6 +79,11 @@ async function selectNative(name: 'onnxruntime', threads: number, fallbacks: str
     threads,
     create: (weights, setup, options = {}) => entry.create(weights, setup, info, { ...options, threads: options.threads ?? threads }),
   };
+}
+
+/** The banner's and `tpt classify`'s engine line: engineLabel, then any engine `auto` passed over and why. */
+export function selectedEngineLabel(engine: SelectedEngine): string {
+  return engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join('');
 }
 
 function reasonOf(e: unknown): string {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipTestTimeModel, DEFAULT_IMAGE_CHUNK, type TowerOptions } from '../model/clip.js';
-
-/** Classes per text-gradient pass on tfjs: 200-class test sets take one pass; 1000 classes take four. */
-const DEFAULT_GRADIENT_CHUNK = 256;
 import type { ModelWeights } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
 import type { ClipTowers, EngineInfo } from './towers.js';
+
+/** Classes per text-gradient pass on tfjs: 200-class test sets take one pass; 1000 classes take four. */
+const DEFAULT_GRADIENT_CHUNK = 256;
 
 /** A host copy: a backend may hand out views of its own storage, which die with the tensor. */
 function readHost(t: tf.Tensor): Float32Array {

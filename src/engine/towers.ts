@@ -30,6 +30,11 @@ export function engineRecord(info: EngineInfo): EngineRecord {
   return { name: info.engine, provider: info.provider, detail: info.detail };
 }
 
+/** The `backend` recorded in config.json, summary.json and bench output: the tfjs backend, or the native engine's name. */
+export function backendName(info: EngineInfo): string {
+  return info.engine === 'tfjs' ? info.provider : info.engine;
+}
+
 /** One line for the banner and the log: "tfjs/wasm: @tensorflow/tfjs-backend-wasm (single-threaded, SIMD)". */
 export function engineLabel(info: EngineInfo): string {
   return `${info.engine}/${info.provider}: ${info.detail}`;

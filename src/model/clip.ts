@@ -8,10 +8,10 @@ import { PromptEncoder, type ClassChunk } from './prompt-encoder.js';
 import { createPromptSetup, type PromptSetup, type PromptSetupOptions, type PromptTokenizer } from './prompt-setup.js';
 import { TextTower } from './text-tower.js';
 
-/** What the tfjs towers need besides the weights and the prompt setup. */
 /** Views per image-tower pass on tfjs (bounds the activations' memory). */
 export const DEFAULT_IMAGE_CHUNK = 16;
 
+/** What the tfjs towers need besides the weights and the prompt setup. */
 export interface TowerOptions {
   /** Exact shortcuts in the text tower (end tokens, shared prefix); false runs the seed's full prompts. */
   shortcuts?: boolean;
@@ -28,7 +28,6 @@ export interface ClipTestTimeOptions extends PromptSetupOptions, TowerOptions {
   /** A prompt setup built already (then the prompt options above are not used). */
   setup?: PromptSetup;
 }
-
 
 /** Divides each row by its L2 norm. */
 function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
 import { FrozenLinear, takeParam, plainTensor } from './model-weights.js';
 import type { ModelArch } from './model-weights.js';
+import { TokenEmbedding } from './prompt-setup.js';
 import { causalMask, layerNorm, loadLayerNorm, ResidualAttentionBlock } from './transformer-block.js';
 import type { LayerNormParams, PrefixKeyValues } from './transformer-block.js';
 
@@ -31,8 +32,8 @@ export class TextTower {
   readonly contextLength: number;
   readonly embedDim: number;
   readonly vocabSize: number;
-  /** Host copy of token_embedding [vocab, W]: prompts only ever need constant rows of it. */
-  private readonly tokenEmbedding: Float32Array;
+  /** Host rows of token_embedding [vocab, W]: prompts only ever need constant rows of it. */
+  private readonly tokenEmbedding: TokenEmbedding;
   private readonly positional: tf.Tensor2D;
   private readonly blocks: ResidualAttentionBlock[];
   private readonly lnFinal: LayerNormParams;
@@ -44,7 +45,7 @@ export class TextTower {
     this.contextLength = arch.contextLength;
     this.embedDim = arch.embedDim;
     this.vocabSize = arch.vocabSize;
-    this.tokenEmbedding = takeParam(stateDict, 'token_embedding.weight', [arch.vocabSize, arch.transformerWidth]).data;
+    this.tokenEmbedding = new TokenEmbedding(takeParam(stateDict, 'token_embedding.weight', [arch.vocabSize, arch.transformerWidth]).data, arch.vocabSize, arch.transformerWidth, arch.contextLength);
     this.positional = plainTensor(stateDict, 'positional_embedding', [arch.contextLength, arch.transformerWidth]) as tf.Tensor2D;
     this.blocks = [];
     for (let i = 0; i < arch.transformerLayers; i++) {
@@ -59,14 +60,7 @@ export class TextTower {
 
   /** Rows of token_embedding for the given ids, concatenated: [ids.length · W] on the host. */
   embedTokens(ids: ArrayLike<number>): Float32Array {
-    const w = this.width;
-    const out = new Float32Array(ids.length * w);
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      if (!(id >= 0 && id < this.vocabSize)) throw new Error(`token id ${id} outside the vocabulary of ${this.vocabSize}`);
-      out.set(this.tokenEmbedding.subarray(id * w, (id + 1) * w), i * w);
-    }
-    return out;
+    return this.tokenEmbedding.embedTokens(ids);
   }
 
   private mask(length: number): tf.Tensor2D {

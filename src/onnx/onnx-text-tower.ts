@@ -90,6 +90,8 @@ function sameValues(a: Float32Array, b: Float32Array): boolean {
 
 export class OnnxTextTower {
   private released = false;
+  /** The forward outputs the backward graph reads in 'saved' mode (none in 'recompute'); fixed by the layout. */
+  private readonly traceNames: readonly string[];
 
   private constructor(
     private readonly ort: typeof import('onnxruntime-node'),
@@ -102,7 +104,9 @@ export class OnnxTextTower {
     readonly plan: OnnxPromptPlan,
     private readonly prompt: { nCtx: number; csc: boolean },
     private readonly layout: TextGraphLayout,
-  ) {}
+  ) {
+    this.traceNames = mode === 'saved' ? traceOutputs(arch, layout).map((t) => t.name) : [];
+  }
 
   static async create(
     stateDict: StateDict,
@@ -204,14 +208,8 @@ export class OnnxTextTower {
   private async runForward(ctx: Float32Array): Promise<ForwardResult> {
     this.forwardRuns++;
     const feeds = this.embeddings(ctx);
-    const traceNames = this.mode === 'saved' ? traceOutputs(this.arch, this.layout).map((t) => t.name) : [];
-    const forward = await this.forwardSession.run(feeds, ['features', ...traceNames]);
+    const forward = await this.forwardSession.run(feeds, ['features', ...this.traceNames]);
     return { feeds, forward, features: this.toClassOrder(forward['features']!.data as Float32Array) };
-  }
-
-  private forwardForGradient(ctx: Float32Array): Promise<ForwardResult> {
-    if (this.pinned && sameValues(ctx, this.pinned.ctx)) return this.pinnedForward(this.pinned);
-    return this.runForward(ctx);
   }
 
   /** Features [C, E] and dL/dctx, where `upstream` maps the features to dL/d(features). */
@@ -220,14 +218,14 @@ export class OnnxTextTower {
     upstream: (features: Float32Array) => Float32Array,
   ): Promise<{ features: Float32Array; ctxGradient: Float32Array }> {
     this.assertOpen();
-    const { feeds, forward, features } = await this.forwardForGradient(ctx);
+    const pinned = this.pinned !== undefined && sameValues(ctx, this.pinned.ctx) ? this.pinned : undefined;
+    const { feeds, forward, features } = await (pinned ? this.pinnedForward(pinned) : this.runForward(ctx));
     const saved = this.mode === 'saved';
-    const traceNames = saved ? traceOutputs(this.arch, this.layout).map((t) => t.name) : [];
     const dFeatures = upstream(features);
     if (dFeatures.length !== features.length) throw new Error(`upstream returned ${dFeatures.length} values for features of ${features.length}`);
 
     const backwardFeeds: Record<string, import('onnxruntime-node').Tensor> = saved ? {} : feeds;
-    for (const name of traceNames) backwardFeeds[name] = forward[name]!;
+    for (const name of this.traceNames) backwardFeeds[name] = forward[name]!;
     backwardFeeds['d_features'] = new this.ort.Tensor('float32', this.toGroupOrder(dFeatures), [this.plan.numClasses, this.arch.embedDim]);
     const grads = await this.backwardSession.run(backwardFeeds);
 
@@ -241,7 +239,8 @@ export class OnnxTextTower {
       const rows = grads[groupGradient(i)]!.data as Float32Array;
       g.classes.forEach((cls, j) => accumulateCtxGradient(g.slots[j]!, rows, j * g.length * w, ctxGradient, w, nCtx, csc, cls));
     });
-    return { features: features.slice(), ctxGradient };
+    // The pinned pass's features are kept for later samples, so the caller gets a copy of those only.
+    return { features: pinned ? features.slice() : features, ctxGradient };
   }
 
   async dispose(): Promise<void> {

@@ -56,12 +56,27 @@ export interface SessionOptions {
 /** An inference session over a graph built in memory. */
 export async function createSession(model: Uint8Array, options: SessionOptions): Promise<OrtSession> {
   const ort = await loadOrt();
+  const providers = [...(options.providers ?? ['cpu'])];
+  try {
+    return await openSession(ort, model, options.threads, providers);
+  } catch (e) {
+    // On the CPU a failure here is a graph this project built wrongly (a bug); with CUDA it is the machine's
+    // CUDA 12 / cuDNN 9 libraries, which the user can fix.
+    if (!providers.includes('cuda')) throw e;
+    throw new TptError('ENGINE_UNAVAILABLE', `onnxruntime could not start its CUDA provider: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, {
+      hint: 'Install CUDA 12 and cuDNN 9 where the loader finds them (LD_LIBRARY_PATH); to stay on the CPU, delete libonnxruntime_providers_cuda.so under node_modules/onnxruntime-node/bin/, or use --backend wasm.',
+      cause: e,
+    });
+  }
+}
+
+function openSession(ort: Ort, model: Uint8Array, threads: number, providers: string[]): Promise<OrtSession> {
   return ort.InferenceSession.create(model, {
-    intraOpNumThreads: options.threads,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    executionProviders: [...(options.providers ?? ['cpu'])] as string[],
+    executionProviders: providers,
     // Idle intra-op threads block instead of spinning: the towers run between host work (losses, AdamW, views
     // in other workers), and spinning threads took that CPU. Measured with 2 threads: 40 tiny-tower calls
     // 0.06 s CPU instead of 0.2–0.3 s at the same wall time; RN50's 64 views on a busy 2-core machine

@@ -4,6 +4,7 @@
  * glance. The chart is an SVG built here and rasterised to PNG by sharp (librsvg), so no plotting library
  * or browser is needed.
  */
+import { writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { TptError } from '../errors.js';
 import type { ReportRow } from './run-row.js';
@@ -243,6 +244,16 @@ export function plotSvg(data: PlotData, options: PlotOptions = {}): string {
 /** Renders the plot and writes it as a PNG; returns the image size. */
 export async function writePlotPng(data: PlotData, outPath: string, options: PlotOptions = {}): Promise<{ width: number; height: number }> {
   const svg = plotSvg(data, options);
-  const info = await sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#ffffff' }).png().toFile(outPath);
+  const { data: png, info } = await sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#ffffff' }).png().toBuffer({ resolveWithObject: true });
+  // Written by fs, not sharp's toFile: a missing folder or a read-only disk then has an errno code, and is the
+  // user's one-line error rather than sharp's multi-line message printed as a bug.
+  try {
+    await writeFile(outPath, png);
+  } catch (e) {
+    throw new TptError('OUTPUT_WRITE', `cannot write the plot to ${outPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      hint: 'Check that the folder exists and is writable (--plot <out.png>).',
+      cause: e,
+    });
+  }
   return { width: info.width, height: info.height };
 }

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
-import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
-import { engineLabel, engineRecord } from '../engine/towers.js';
+import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
+import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
@@ -21,7 +21,8 @@ import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../ru
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { archLabel, loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
@@ -61,11 +62,6 @@ async function defaultProcessor(config: TptConfig, engine: SelectedEngine, input
     { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
     { workers, backend: engine.info.provider as BackendChoice },
   );
-}
-
-/** The `backend` recorded in config.json and summary.json: the tfjs backend, or the native engine's name. */
-function backendName(engine: SelectedEngine): string {
-  return engine.info.engine === 'tfjs' ? engine.info.provider : engine.info.engine;
 }
 
 export interface RunTptOptions {
@@ -146,7 +142,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine), engine: engineRecord(engine.info) });
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
 
@@ -187,7 +183,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         folder,
         plan,
         start,
-        backend: backendName(engine),
+        backend: backendName(engine.info),
         engine: engineRecord(engine.info),
         processor,
         prefetcher,
@@ -231,7 +227,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         alreadyDone: start,
         total: plan.length,
         seed: config.seed,
-        backend: engineLabel(engine.info) + engine.fallbacks.map((f) => ` (passed over ${f})`).join(''),
+        backend: selectedEngineLabel(engine),
         weights: `${config.clip_weights} (${inputs.weights.source})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:

@@ -6,7 +6,6 @@ import type { ModelWeights } from '../model/host-params.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
 import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import { archLabel } from '../weights/arch.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
 import { TestTimeTuner, type TunerSettings } from './engine.js';
 import { lossContextOf } from '../config/cross-checks.js';
@@ -25,9 +24,6 @@ export interface ModelInputs {
   /** Where the vocabulary came from: a file, or the embedded one. */
   vocabulary: string;
 }
-
-/** The architecture's OpenAI name ("RN50", "ViT-B/16"), or its shape for anything else (the banner's arch). */
-export { archLabel };
 
 /** The prompt setup the config describes, over weights already in memory. */
 export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[] = datasetClassnames(config.dataset)): PromptSetup {
@@ -80,8 +76,8 @@ export function tunerOver(config: TptConfig, towers: ClipTowers): OwnedTuner {
 }
 
 /**
- * The tfjs tuner over weights already in memory (worker threads and `tpt bench` get their weights another
- * way than from files); tfjs's backend must be initialised.
+ * The tfjs tuner over weights already in memory (worker threads get theirs shared by the main thread, not
+ * from files); tfjs's backend must be initialised.
  */
 export function buildTfjsTuner(
   config: TptConfig,

@@ -1,5 +1,5 @@
 import type { TptConfig } from '../config/schema.js';
-import type { ImageNetASample } from '../data/dataset.js';
+import type { DatasetSample } from '../data/dataset.js';
 import { parseShard, sampleOrder } from '../data/sample-order.js';
 import { TptError } from '../errors.js';
 import type { SampleRecord, SkippedRecord } from '../run/records.js';
@@ -10,7 +10,7 @@ import type { PlannedSample } from './view-prefetch.js';
  * sample numbered by its position in that unsharded order (its TensorBoard step), then cut to this
  * process's shard.
  */
-export function planSamples(samples: readonly ImageNetASample[], config: TptConfig): PlannedSample[] {
+export function planSamples(samples: readonly DatasetSample[], config: TptConfig): PlannedSample[] {
   const order = sampleOrder(samples, { seed: config.seed, datasetShuffle: config.dataset_shuffle, reducedSize: config.reduced_size });
   const numbered = order.map((s, index) => ({ index, file: s.file, target: s.target }));
   const mine =
@@ -30,7 +30,7 @@ export function donePrefix(plan: readonly PlannedSample[], samples: readonly Sam
   const count = samples.length + skipped.length;
   const mismatch = (detail: string) =>
     new TptError('RUN_FOLDER_MISMATCH', `the run folder's records do not match this run's sample list (${detail})`, {
-      hint: 'The dataset folder changed since the run started. Point imagenet_a_path at the same data, or add --fresh to start over.',
+      hint: 'The dataset folder changed since the run started. Point dataset_path (imagenet_a_path for ImageNet-A) at the same data, or add --fresh to start over.',
     });
   if (done.size !== count) throw mismatch('an index appears twice');
   if (count > plan.length) throw mismatch(`${count} records for ${plan.length} samples`);

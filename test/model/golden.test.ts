@@ -1,35 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
-import type { ClassTokenPosition } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { readCoopContext } from '../../src/weights/torch-file.js';
 import type { HostTensor } from '../../src/weights/host-tensor.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy, tptEntropyLoss } from './helpers.js';
+import { promptOptionsOf, readModelGoldens, type ModelGoldenCase } from './golden-cases.js';
 
-interface GoldenCase {
-  name: string;
-  classnames: string[];
-  n_ctx: number;
-  ctx_init: string;
-  class_token_position: ClassTokenPosition;
-  csc: boolean;
-  coop: boolean;
-  loss: number;
-  selected: number[];
-  eot: number[];
-  ctx_shape: number[];
-}
-
-const golden = JSON.parse(readFileSync(join(MODEL_FIXTURES, 'cases.json'), 'utf8')) as {
-  selection_p: number;
-  logit_scale: number;
-  cases: GoldenCase[];
-};
+const golden = readModelGoldens('cases.json');
 
 let weights: ClipWeights;
 let coopCtx: HostTensor;
@@ -43,15 +24,8 @@ beforeAll(async () => {
   tokenizer = await loadTokenizer();
 });
 
-function buildModel(c: GoldenCase, shortcuts: boolean): ClipTestTimeModel {
-  return new ClipTestTimeModel(weights, tokenizer, c.classnames, {
-    nCtx: c.n_ctx,
-    ctxInit: c.ctx_init,
-    classTokenPosition: c.class_token_position,
-    csc: c.csc,
-    coopCtx: c.coop ? coopCtx : undefined,
-    shortcuts,
-  });
+function buildModel(c: ModelGoldenCase, shortcuts: boolean): ClipTestTimeModel {
+  return new ClipTestTimeModel(weights, tokenizer, c.classnames, { ...promptOptionsOf(c, coopCtx), shortcuts });
 }
 
 describe('tiny CLIP against PyTorch (the seed model classes)', () => {

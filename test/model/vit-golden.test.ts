@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { ClipTestTimeModel } from '../../src/model/clip.js';
 import { VisionTransformerTower } from '../../src/model/vit.js';
-import type { ClassTokenPosition } from '../../src/model/prompt-setup.js';
 import { createPromptSetup } from '../../src/model/prompt-setup.js';
 import { selectEngine } from '../../src/engine/create-towers.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
@@ -13,6 +11,7 @@ import type { HostTensor } from '../../src/weights/host-tensor.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { readCoopContext } from '../../src/weights/torch-file.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy, tptEntropyLoss } from './helpers.js';
+import { promptOptionsOf, readModelGoldens, type ModelGoldenCase } from './golden-cases.js';
 
 /**
  * The tiny ViT CLIP (scripts/fixtures/tiny_clip.py: OpenAI's VisionTransformer, width 64, 2 layers, 8 px
@@ -20,27 +19,7 @@ import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy, tptEntropyLoss 
  * to 1e-4 from both checkpoint forms, and the text side's loss and ctx gradient through the ViT's features.
  */
 
-interface GoldenCase {
-  name: string;
-  classnames: string[];
-  n_ctx: number;
-  ctx_init: string;
-  class_token_position: ClassTokenPosition;
-  csc: boolean;
-  coop: boolean;
-  loss: number;
-  selected: number[];
-  ctx_shape: number[];
-}
-
-const golden = JSON.parse(readFileSync(join(MODEL_FIXTURES, 'vit-cases.json'), 'utf8')) as {
-  weights: string;
-  coop: string;
-  image_features: string;
-  selection_p: number;
-  logit_scale: number;
-  cases: GoldenCase[];
-};
+const golden = readModelGoldens('vit-cases.json');
 const TOLERANCE = 1e-4;
 const views = readNpy(join(MODEL_FIXTURES, 'views.npy'));
 const viewTensor = () => tf.tensor4d(views.data, views.shape as [number, number, number, number]);
@@ -57,15 +36,8 @@ beforeAll(async () => {
   coopCtx = await readCoopContext(join(TINY_CLIP, golden.coop));
 });
 
-function buildModel(w: ClipWeights, c: GoldenCase, shortcuts = true): ClipTestTimeModel {
-  return new ClipTestTimeModel(w, tokenizer, c.classnames, {
-    nCtx: c.n_ctx,
-    ctxInit: c.ctx_init,
-    classTokenPosition: c.class_token_position,
-    csc: c.csc,
-    coopCtx: c.coop ? coopCtx : undefined,
-    shortcuts,
-  });
+function buildModel(w: ClipWeights, c: ModelGoldenCase, shortcuts = true): ClipTestTimeModel {
+  return new ClipTestTimeModel(w, tokenizer, c.classnames, { ...promptOptionsOf(c, coopCtx), shortcuts });
 }
 
 describe('tiny ViT CLIP against PyTorch', () => {
@@ -138,13 +110,7 @@ describe('tiny ViT CLIP against PyTorch on onnxruntime', () => {
       const engine = await selectEngine('onnxruntime', { threads: 2 });
       const expectedImage = readNpy(join(MODEL_FIXTURES, golden.image_features));
       for (const c of golden.cases) {
-        const setup = createPromptSetup({ ...weights[kind], coopCtx: undefined }, tokenizer, c.classnames, {
-          nCtx: c.n_ctx,
-          ctxInit: c.ctx_init,
-          classTokenPosition: c.class_token_position,
-          csc: c.csc,
-          coopCtx: c.coop ? coopCtx : undefined,
-        });
+        const setup = createPromptSetup({ ...weights[kind], coopCtx: undefined }, tokenizer, c.classnames, promptOptionsOf(c, coopCtx));
         const towers = await engine.create(weights[kind], setup);
         try {
           expect(towers.info.engine).toBe('onnxruntime');

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OnnxImageTower } from '../../src/onnx/onnx-image-tower.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { MODEL_FIXTURES, TINY_CLIP, readNpy } from '../model/helpers.js';
+import { MB, settledRss } from './settled-rss.js';
 
 /**
  * The ONNX image tower's memory, measured as the process's RSS. A file of its own (vitest runs each file in a
@@ -20,16 +19,6 @@ beforeAll(async () => {
 });
 
 describe('ONNX image tower: memory', () => {
-  // A real collection between measurements, so garbage waiting for the next GC does not read as growth.
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const settledRss = () => {
-    gc();
-    gc();
-    return process.memoryUsage().rss;
-  };
-  const MB = 1024 * 1024;
-
   it('20 calls of the tiny tower keep the RSS flat, and disposed sessions do not accumulate', async () => {
     const [count, size] = views.shape as [number, number];
     const tower = await OnnxImageTower.create(tiny.stateDict, tiny.arch, { threads: 1 });

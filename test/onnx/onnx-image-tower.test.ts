@@ -78,6 +78,14 @@ describe.skipIf(cudaInstalled)('ONNX image tower: providers without the CUDA pro
     expect(tower.providers).toEqual(['cpu']);
     await tower.dispose();
   });
+
+  it('asked for CUDA all the same, it fails as ENGINE_UNAVAILABLE with a hint (a user-fixable setup, not a bug)', async () => {
+    await expect(OnnxImageTower.create(tiny.stateDict, tiny.arch, { threads: 1, providers: ['cuda', 'cpu'] })).rejects.toMatchObject({
+      code: 'ENGINE_UNAVAILABLE',
+      message: expect.stringMatching(/CUDA provider/),
+      hint: expect.stringMatching(/cuDNN 9.*--backend wasm/),
+    });
+  });
 });
 
 describe('ONNX image tower: RN50 shapes (random weights) against the tfjs tower', () => {

@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
@@ -12,6 +10,7 @@ import { OnnxClipTowers } from '../../src/onnx/onnx-towers.js';
 import { TestTimeTuner, type SampleViews } from '../../src/tta/engine.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { MODEL_FIXTURES, TINY_CLIP, readNpy } from '../model/helpers.js';
+import { MB, settledRss } from './settled-rss.js';
 
 /**
  * The ONNX path at the tuner level: 20 samples through TestTimeTuner over OnnxClipTowers on the tiny CLIP
@@ -27,15 +26,6 @@ beforeAll(async () => {
   await initBackend('wasm');
   weights = await loadClipWeights(join(TINY_CLIP, 'tiny-rn.fp16.pt'), { coop: join(TINY_CLIP, 'coop-tiny.pth.tar') });
 });
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const settledRss = () => {
-  gc();
-  gc();
-  return process.memoryUsage().rss;
-};
-const MB = 1024 * 1024;
 
 describe('TestTimeTuner over OnnxClipTowers: memory', () => {
   it('20 samples keep tf.memory().numTensors flat and the RSS bounded; dispose() refuses later use', async () => {

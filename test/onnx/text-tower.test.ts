@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
-import { createPromptSetup, type ClassTokenPosition, type PromptSetup } from '../../src/model/prompt-setup.js';
+import { createPromptSetup, type PromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import { OnnxTextTower, fullPromptPlan, textArchOf, type OnnxPromptPlan } from '../../src/onnx/onnx-text-tower.js';
 import type { BackwardMode } from '../../src/onnx/text-graphs.js';
@@ -11,24 +10,9 @@ import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { readCoopContext } from '../../src/weights/torch-file.js';
 import type { HostTensor } from '../../src/weights/host-tensor.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy, tptEntropyLoss } from '../model/helpers.js';
+import { promptOptionsOf, readModelGoldens, type ModelGoldenCase } from '../model/golden-cases.js';
 
-interface GoldenCase {
-  name: string;
-  classnames: string[];
-  n_ctx: number;
-  ctx_init: string;
-  class_token_position: ClassTokenPosition;
-  csc: boolean;
-  coop: boolean;
-  loss: number;
-  eot: number[];
-}
-
-const golden = JSON.parse(readFileSync(join(MODEL_FIXTURES, 'cases.json'), 'utf8')) as {
-  selection_p: number;
-  logit_scale: number;
-  cases: GoldenCase[];
-};
+const golden = readModelGoldens('cases.json');
 
 let weights: ClipWeights;
 let coopCtx: HostTensor;
@@ -44,14 +28,8 @@ beforeAll(async () => {
 });
 
 /** The seed's prompt learner for a golden case (its slots, EOT positions and initial ctx), as the host prompt setup. */
-function learnerFor(c: GoldenCase): { learner: PromptSetup; ctx: Float32Array } {
-  const learner = createPromptSetup({ ...weights, coopCtx: undefined }, tokenizer, c.classnames, {
-    nCtx: c.n_ctx,
-    ctxInit: c.ctx_init,
-    classTokenPosition: c.class_token_position,
-    csc: c.csc,
-    coopCtx: c.coop ? coopCtx : undefined,
-  });
+function learnerFor(c: ModelGoldenCase): { learner: PromptSetup; ctx: Float32Array } {
+  const learner = createPromptSetup({ ...weights, coopCtx: undefined }, tokenizer, c.classnames, promptOptionsOf(c, coopCtx));
   return { learner, ctx: learner.initialCtx };
 }
 

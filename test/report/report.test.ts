@@ -117,6 +117,14 @@ describe('tpt report', () => {
     expect(data.series.map((s) => s.label).sort()).toEqual(['n_patches=16, overlap=0.4', 'n_patches=16, overlap=0.8', 'n_patches=32, overlap=0.6']);
   });
 
+  it('a plot path in a missing folder is a one-line OUTPUT_WRITE error with a hint', async () => {
+    await expect(buildReport([join(root, 'runs', '*')], { plot: join(root, 'no-such-folder', 'overlap.png'), by: 'overlap' })).rejects.toMatchObject({
+      code: 'OUTPUT_WRITE',
+      message: expect.stringMatching(/no-such-folder.*ENOENT/),
+      hint: expect.stringMatching(/folder exists/),
+    });
+  });
+
   it('refuses a --by key no run has', async () => {
     await expect(buildReport([join(root, 'runs')], { plot: join(root, 'x.png'), by: 'no_such_key' })).rejects.toThrow(/no run's config has the key/);
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import type { ImageNetASample } from '../../src/data/dataset.js';
+import type { DatasetSample } from '../../src/data/dataset.js';
 import { TptError } from '../../src/errors.js';
 import type { SampleRecord } from '../../src/run/records.js';
 import { donePrefix, planSamples } from '../../src/tta/sample-plan.js';
 
-const SAMPLES: ImageNetASample[] = Array.from({ length: 23 }, (_, i) => ({ file: `n0000000${i % 3}/img_${i}.jpg`, target: i % 3, wnid: `n0000000${i % 3}` }));
+const SAMPLES: DatasetSample[] = Array.from({ length: 23 }, (_, i) => ({ file: `n0000000${i % 3}/img_${i}.jpg`, target: i % 3, wnid: `n0000000${i % 3}` }));
 
 function record(index: number, file: string): SampleRecord {
   const p = { pred: 0, top5: [0, 1, 2, 3, 4], conf: 0.5, ce: 1 };

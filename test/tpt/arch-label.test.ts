@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { archLabel } from '../../src/tta/model-loader.js';
+import { archLabel } from '../../src/weights/arch.js';
 import type { ClipArch, ResNetClipArch } from '../../src/weights/arch.js';
 
 const RN50: ResNetClipArch = {
