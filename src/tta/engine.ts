@@ -93,8 +93,11 @@ export class TestTimeTuner {
 
     // Every phase ends in a host read, so the clock sees its work.
     const t0 = performance.now();
-    // 2. [V, S, S, 3] → [V, E]
-    const features = await towers.encodeImages(views.data, views.count, views.size);
+    // 2. [V, S, S, 3] → [V, E]. Without a tuning step only view 0 is ever scored (base and TPT logits), so the
+    // other views cannot change any output: zero-shot runs (tta_steps 0) encode view 0 alone.
+    const encoded = this.settings.ttaSteps > 0 ? views.count : 1;
+    const perView = views.size * views.size * 3;
+    const features = await towers.encodeImages(views.data.subarray(0, encoded * perView), encoded, views.size);
     // [E]: view 0's row, shared by the base and the TPT scores.
     const original = features.subarray(0, towers.embedDim);
     // 3. Base text features do not depend on the sample (cached).
