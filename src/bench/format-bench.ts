@@ -6,6 +6,7 @@ export function formatBench(r: BenchResult): string {
   const lines = [
     `tpt bench: ${r.arch}, ${r.views} views, ${r.classes} classes, ${r.samples} samples`,
     `engine ${r.engine.name}/${r.engine.provider} (${r.engine.detail}), ${r.workers} worker${r.workers === 1 ? '' : 's'} on ${r.cpus} CPUs, Node ${r.node}`,
+    ...r.passed_over.map((reason) => `  (passed over ${reason})`),
     '',
     `seconds per sample   ${s(r.seconds_per_sample)}   (wall ${s(r.wall_seconds)} / ${r.samples})`,
     `set-up (not counted) ${s(r.setup_seconds)}   (weights, models${r.warmup_samples > 0 ? `, ${r.warmup_samples} warm-up sample${r.warmup_samples === 1 ? '' : 's'} (one per worker)` : ''})`,

@@ -82,6 +82,8 @@ export interface BenchResult {
   backend: string;
   /** The engine that ran the towers. */
   engine: EngineRecord;
+  /** Engines `auto` passed over, each with its reason (empty for an explicit choice). */
+  passed_over: string[];
   workers: number;
   arch: string;
   views: number;
@@ -251,6 +253,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       worker_memory_mb: processor.workerStats().map((s) => ({ wasm_heap: round(s.memory.wasmHeapBytes / MB, 1), js_heap: round(s.memory.jsHeapBytes / MB, 1) })),
       backend: backend.name,
       engine: engineRecord(engine.info),
+      passed_over: engine.fallbacks,
       workers: processor.concurrency,
       arch: options.arch,
       views: options.views,

@@ -19,11 +19,20 @@ type WriteFailureCode = keyof typeof WRITE_FAILURES;
 
 /** The errno code of a write failure, looking through a TptError's cause (e.g. EVENTS_OPEN). */
 export function writeFailureCode(error: unknown): WriteFailureCode | undefined {
-  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
+  for (const e of errnoChain(error)) {
+    const code = e.code;
     if (typeof code === 'string' && Object.prototype.hasOwnProperty.call(WRITE_FAILURES, code)) return code as WriteFailureCode;
   }
   return undefined;
+}
+
+/** An error and the causes it wraps (a few levels: TptError → fs error), as errno-bearing objects. */
+function errnoChain(error: unknown): NodeJS.ErrnoException[] {
+  const chain: NodeJS.ErrnoException[] = [];
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    chain.push(e as NodeJS.ErrnoException);
+  }
+  return chain;
 }
 
 /** What frees the way, per failure; followed by "then run … again". */
@@ -59,7 +68,8 @@ export function runFolderWriteError(error: unknown, dir: string, samplesSaved?: 
 export function outputWriteError(error: unknown): TptError | undefined {
   const code = writeFailureCode(error);
   if (code === undefined) return undefined;
-  const path = (error as NodeJS.ErrnoException).path;
+  // The path of the failed system call: on the error itself, or on the cause a wrapper kept.
+  const path = errnoChain(error).find((e) => e.path !== undefined)?.path;
   return new TptError('OUTPUT_WRITE', `cannot write ${path ?? 'the output'}: ${WRITE_FAILURES[code]} (${code})`, {
     hint: `${REMEDY[code]}, then run the command again.`,
     cause: error,

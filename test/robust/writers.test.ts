@@ -133,3 +133,16 @@ describe('write failures as user errors', () => {
     expect(outputWriteError(new TypeError('x is undefined'))).toBeUndefined();
   });
 });
+
+describe('outputWriteError', () => {
+  it('names the path of the failed call, also when a wrapper keeps the fs error as its cause', () => {
+    const fsError = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/out/model.bin' });
+    const direct = outputWriteError(fsError);
+    const wrapped = outputWriteError(new Error('writing the weights failed', { cause: fsError }));
+    for (const e of [direct, wrapped]) {
+      expect(e?.code).toBe('OUTPUT_WRITE');
+      expect(e?.message).toMatch(/^cannot write \/out\/model\.bin: .*\(ENOSPC\)$/);
+    }
+    expect(outputWriteError(new Error('not a write failure'))).toBeUndefined();
+  });
+});
