@@ -36,7 +36,7 @@ export class OnnxClipTowers implements ClipTowers {
   }
 
   static async create(weights: ModelWeights, setup: PromptSetup, info: EngineInfo, options: CreateTowersOptions & { threads: number }): Promise<OnnxClipTowers> {
-    const providers = [info.provider === 'cuda' ? 'cuda' : 'cpu', ...(info.provider === 'cuda' ? ['cpu'] : [])];
+    const providers = info.provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
     const session = { threads: options.threads, providers };
     const plan = options.shortcuts === false ? fullPromptPlan(setup.slots, setup.eotIndex, setup.csc) : setup.plan;
     const image = await OnnxImageTower.create(weights.stateDict, weights.arch, session);
