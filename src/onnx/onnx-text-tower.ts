@@ -224,7 +224,8 @@ export class OnnxTextTower {
     const dFeatures = upstream(features);
     if (dFeatures.length !== features.length) throw new Error(`upstream returned ${dFeatures.length} values for features of ${features.length}`);
 
-    const backwardFeeds: Record<string, import('onnxruntime-node').Tensor> = saved ? {} : feeds;
+    // A copy: the pinned pass's inputs are kept, and this object gains d_features.
+    const backwardFeeds: Record<string, import('onnxruntime-node').Tensor> = saved ? {} : { ...feeds };
     for (const name of this.traceNames) backwardFeeds[name] = forward[name]!;
     backwardFeeds['d_features'] = new this.ort.Tensor('float32', this.toGroupOrder(dFeatures), [this.plan.numClasses, this.arch.embedDim]);
     const grads = await this.backwardSession.run(backwardFeeds);

@@ -10,8 +10,9 @@ import { loadOrt, preferredProviders } from './runtime.js';
 
 /**
  * The native engine: both CLIP towers on ONNX Runtime, over graphs built in memory from the loaded weights
- * (image-graphs.ts: the ResNet or ViT image graph; text-graphs.ts). It executes the same host prompt plan as the tfjs reference, so
- * every shortcut (shared prefix, end tokens, the last layer's EOT rows) is the one derived and tested once.
+ * (image-graphs.ts: the ResNet or ViT image graph; text-graphs.ts). It executes the same host prompt plan as
+ * the tfjs reference, so every shortcut (shared prefix, end tokens, the last layer's EOT rows) is the one
+ * derived and tested once.
  */
 export class OnnxClipTowers implements ClipTowers {
   readonly embedDim: number;
