@@ -56,7 +56,6 @@ RUNS=(
   "seed-overlap-hard1|configs/best-patch.json|n_aug=4 n_patches=16 overlap=0.8"
 )
 
-show() { printf '%q ' "$@"; printf '\n'; }
 command_for() {
   local name config settings kv
   IFS='|' read -r name config settings <<< "$1"
@@ -66,14 +65,7 @@ command_for() {
 }
 
 echo "reproduce-seed: ${#RUNS[@]} runs into $OUT_DIR/, then the seed's tables 7.6, 8.6.1, 9.2.1, 10.2.1 and 11"
-for run in "${RUNS[@]}"; do command_for "$run"; printf '  '; show "${CMD[@]}"; done
-[ "$DRY_RUN" = 1 ] && exit 0
-
-for run in "${RUNS[@]}"; do
-  command_for "$run"
-  echo; echo "+ $(show "${CMD[@]}")"
-  "${CMD[@]}"
-done
+run_plan "${RUNS[@]}"
 
 report() { echo; echo "== $1 =="; shift; "${TPT_CMD[@]}" report "$@"; }
 report "Table 7.6: zero-shot (base columns) and TPT without / with AugMix" \

@@ -77,7 +77,6 @@ for backbone in "${BACKBONE_LIST[@]}"; do
   done
 done
 
-show() { printf '%q ' "$@"; printf '\n'; }
 command_for() {
   local backbone method dataset folder
   IFS='|' read -r backbone method dataset folder <<< "$1"
@@ -88,14 +87,7 @@ command_for() {
 }
 
 echo "reproduce-tpt-table1: ${#RUNS[@]} runs into $OUT_DIR/ (${BACKBONE_LIST[*]} × ${METHOD_LIST[*]} × ${DATASET_LIST[*]}), then tpt report --table1"
-for run in "${RUNS[@]}"; do command_for "$run"; printf '  '; show "${CMD[@]}"; done
-[ "$DRY_RUN" = 1 ] && exit 0
-
-for run in "${RUNS[@]}"; do
-  command_for "$run"
-  echo; echo "+ $(show "${CMD[@]}")"
-  "${CMD[@]}"
-done
+run_plan "${RUNS[@]}"
 
 echo; echo "== Table 1 (natural distribution shifts): top-1 %, per backbone =="
 "${TPT_CMD[@]}" report "$OUT_DIR/table1-*" --table1

@@ -36,7 +36,6 @@ GRID=(
   "losses-ce|configs/baseline.json"
 )
 
-show() { printf '%q ' "$@"; printf '\n'; }
 command_for() {
   local name config
   IFS='|' read -r name config <<< "$1"
@@ -44,14 +43,7 @@ command_for() {
 }
 
 echo "sweep-losses: ${#GRID[@]} runs into $OUT_DIR/ (the seed's tables 8.6.1 and 10.2.1, first part)"
-for point in "${GRID[@]}"; do command_for "$point"; printf '  '; show "${CMD[@]}"; done
-[ "$DRY_RUN" = 1 ] && exit 0
-
-for point in "${GRID[@]}"; do
-  command_for "$point"
-  echo; echo "+ $(show "${CMD[@]}")"
-  "${CMD[@]}"
-done
+run_plan "${GRID[@]}"
 
 echo; echo "== Table 8.6.1: PatchAugmenter (naug 4, npatch 16), defaultTPT and the six patch losses =="
 "${TPT_CMD[@]}" report "$OUT_DIR/losses-patch_*" --plot "$OUT_DIR/losses-patch.png" --by loss

@@ -40,7 +40,6 @@ GRID=(
   "overlap-hard1|configs/best-patch.json|4|16|0.8"
 )
 
-show() { printf '%q ' "$@"; printf '\n'; }
 command_for() {
   local name config naug npatch overlap
   IFS='|' read -r name config naug npatch overlap <<< "$1"
@@ -49,14 +48,7 @@ command_for() {
 }
 
 echo "sweep-overlap: ${#GRID[@]} runs into $OUT_DIR/ (the seed's tables 9.2.1 and 10.2.1, second part)"
-for point in "${GRID[@]}"; do command_for "$point"; printf '  '; show "${CMD[@]}"; done
-[ "$DRY_RUN" = 1 ] && exit 0
-
-for point in "${GRID[@]}"; do
-  command_for "$point"
-  echo; echo "+ $(show "${CMD[@]}")"
-  "${CMD[@]}"
-done
+run_plan "${GRID[@]}"
 
 echo; echo "== Table 9.2.1: PatchAugmenter + defaultTPT, overlap × naug/npatch =="
 "${TPT_CMD[@]}" report "$OUT_DIR/overlap-defaultTPT_*" --plot "$OUT_DIR/overlap-defaultTPT.png" --by overlap
