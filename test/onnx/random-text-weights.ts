@@ -1,20 +1,9 @@
 import type { StateDict } from '../../src/weights/host-tensor.js';
 import type { ModelArch } from '../../src/model/model-weights.js';
+import { RN50_ARCH } from '../weights/expected.js';
 
-/** RN50's text transformer: 77 tokens, width 512, 8 heads, 12 layers, 1024-wide embedding. */
-export const RN50_TEXT_ARCH: ModelArch = {
-  visionKind: 'resnet',
-  embedDim: 1024,
-  imageResolution: 224,
-  visionLayers: [3, 4, 6, 3],
-  visionWidth: 64,
-  visionHeads: 32,
-  contextLength: 77,
-  vocabSize: 49408,
-  transformerWidth: 512,
-  transformerHeads: 8,
-  transformerLayers: 12,
-};
+/** RN50 (its text transformer: 77 tokens, width 512, 8 heads, 12 layers, 1024-wide embedding). */
+export const RN50_TEXT_ARCH: ModelArch = RN50_ARCH;
 
 /** Seeded standard normal samples (mulberry32 + Box–Muller): the same weights on every run. */
 function normals(seed: number): (count: number, std: number, mean?: number) => Float32Array {

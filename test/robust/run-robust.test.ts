@@ -6,18 +6,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { initBackend } from '../../src/backend.js';
 import type { TptConfig } from '../../src/config/schema.js';
 import type { TptError } from '../../src/errors.js';
-import { readEventDir, readEventFile, scalarRows } from '../../src/metrics/event-reader.js';
+import { readEventFile } from '../../src/metrics/event-reader.js';
 import { frameRecord } from '../../src/metrics/tfevents.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord } from '../../src/run/records.js';
 import { runFolderPath } from '../../src/run/run-folder.js';
 import { buildReport } from '../../src/report/report.js';
 import { LOCK_DIR, lockRunFolder } from '../../src/run/run-lock.js';
-import { TIMING_KEYS, type RunSummary } from '../../src/run/summary.js';
 import { runTpt } from '../../src/tta/coordinator.js';
 import { tinyRunConfig, writeTinyDataset } from '../tpt/tiny-dataset.js';
 import { ensureDistBuilt } from '../workers/ensure-dist.js';
 import { spawnTpt, writeConfigFile } from './cli.js';
+import { readSummary, readText, scalarTriples, withoutTimings } from '../tpt/run-folder-reads.js';
 
 /**
  * Runs as clusters and disks treat them: two runs of one config at once, SIGTERM (Slurm, Kubernetes) and a
@@ -30,21 +30,7 @@ let datasetRoot: string;
 let reference: { config: TptConfig; dir: string };
 const SAMPLES = 15;
 
-const readText = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
-const readSummary = (dir: string) => JSON.parse(readText(dir, 'summary.json')) as RunSummary;
 const lineCount = (dir: string) => readJsonLines<SampleRecord>(join(dir, 'samples.jsonl')).records.length;
-
-function withoutTimings(summary: RunSummary): Partial<RunSummary> {
-  const copy: Partial<RunSummary> = { ...summary };
-  for (const key of TIMING_KEYS) delete copy[key];
-  return copy;
-}
-
-function scalarTriples(dir: string): string[] {
-  return scalarRows(readEventDir(dir))
-    .map((r) => `${r.tag}|${r.step}|${r.value}`)
-    .sort();
-}
 
 /** The same settings as the reference, in a run folder of their own. */
 function sameConfig(): TptConfig {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,10 +9,10 @@ import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
 import type { ProgressSnapshot, RunReporter } from '../../src/run/reporter.js';
-import { TIMING_KEYS, type RunSummary } from '../../src/run/summary.js';
 import { runTpt, type RunTptResult } from '../../src/tta/coordinator.js';
 import { tunerOver } from '../../src/tta/model-loader.js';
 import { tinyRunConfig, writeTinyDataset } from './tiny-dataset.js';
+import { readSummary, readText, scalarTriples, withoutTimings } from './run-folder-reads.js';
 
 /**
  * `tpt run` end to end on a tiny dataset (2 classes × 2 images of mixed sizes + one corrupt file) with the
@@ -24,22 +24,6 @@ let reference: { config: TptConfig; result: RunTptResult; progress: ProgressSnap
 
 function recordingReporter(progress: ProgressSnapshot[]): RunReporter {
   return { banner: () => undefined, progress: (p) => progress.push(p), skipped: () => undefined, end: () => undefined };
-}
-
-const readText = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
-const readSummary = (dir: string) => JSON.parse(readText(dir, 'summary.json')) as RunSummary;
-
-function withoutTimings(summary: RunSummary): Partial<RunSummary> {
-  const copy: Partial<RunSummary> = { ...summary };
-  for (const key of TIMING_KEYS) delete copy[key];
-  return copy;
-}
-
-/** Scalar events as sortable (tag, step, value) triples: wall times differ between runs. */
-function scalarTriples(dir: string): string[] {
-  return scalarRows(readEventDir(dir))
-    .map((r) => `${r.tag}|${r.step}|${r.value}`)
-    .sort();
 }
 
 beforeAll(async () => {

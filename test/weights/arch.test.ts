@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { archLabel, expectedClipShapes, inferClipArch, isClipParameter, type ClipArch, type ResNetClipArch, type ViTClipArch } from '../../src/weights/arch.js';
+import { archLabel, expectedClipShapes, inferClipArch, isClipParameter, type ClipArch, type ViTClipArch } from '../../src/weights/arch.js';
 import { numel } from '../../src/weights/host-tensor.js';
-import { FIXTURES } from './expected.js';
+import { FIXTURES, RN50_ARCH } from './expected.js';
 
 /** A published state_dict's keys and shapes (no tensors allocated). */
 function tsvShapes(file: string): Map<string, number[]> {
@@ -21,19 +21,7 @@ const rn50Shapes = () => tsvShapes('rn50_state_dict.tsv');
 /** ViT-B/16's 302 (scripts/fixtures/make_vit_shapes.py, from OpenAI's model definition). */
 const vitB16Shapes = () => tsvShapes('vit_b16_state_dict.tsv');
 
-const RN50: ResNetClipArch = {
-  visionKind: 'resnet',
-  embedDim: 1024,
-  imageResolution: 224,
-  visionLayers: [3, 4, 6, 3],
-  visionWidth: 64,
-  visionHeads: 32,
-  contextLength: 77,
-  vocabSize: 49408,
-  transformerWidth: 512,
-  transformerHeads: 8,
-  transformerLayers: 12,
-};
+const RN50 = RN50_ARCH;
 
 const VIT_B16: ViTClipArch = {
   visionKind: 'vit',

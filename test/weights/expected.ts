@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+import type { ResNetClipArch } from '../../src/weights/arch.js';
 import type { HostTensor } from '../../src/weights/host-tensor.js';
 
 export const FIXTURES = new URL('../fixtures/weights/', import.meta.url).pathname;
@@ -29,3 +30,18 @@ export function expectTensorEquals(actual: HostTensor | undefined, expected: Exp
     expect(Array.from(t.data), label).toEqual(expected.values.map(Number));
   }
 }
+
+/** OpenAI's RN50 as build_model infers it from the released state_dict (the published shapes). */
+export const RN50_ARCH: ResNetClipArch = {
+  visionKind: 'resnet',
+  embedDim: 1024,
+  imageResolution: 224,
+  visionLayers: [3, 4, 6, 3],
+  visionWidth: 64,
+  visionHeads: 32,
+  contextLength: 77,
+  vocabSize: 49408,
+  transformerWidth: 512,
+  transformerHeads: 8,
+  transformerLayers: 12,
+};
