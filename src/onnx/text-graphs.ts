@@ -2,7 +2,8 @@ import type { StateDict } from '../weights/host-tensor.js';
 import { takeParam } from '../model/model-weights.js';
 import { OnnxGraph } from './graph-builder.js';
 import { GraphOps, transposeHost } from './graph-ops.js';
-import { BlockWeights, ResidualBlockGraph, TRACE_FIELDS, layoutRows, type BlockTrace, type RowLayout } from './residual-block-graph.js';
+import { layoutRows, type RowLayout } from './layout-attention-graph.js';
+import { BlockWeights, ResidualBlockGraph, TRACE_FIELDS, type BlockTrace } from './residual-block-graph.js';
 
 /**
  * CLIP's text tower as two ONNX graphs for one prompt-plan shape: the FORWARD graph (prompt embeddings →

@@ -4,7 +4,8 @@ import type { StateDict } from '../weights/host-tensor.js';
 import { OnnxGraph } from './graph-builder.js';
 import { IMAGE_INPUT, IMAGE_OUTPUT } from './image-io.js';
 import { GraphOps } from './graph-ops.js';
-import { BlockWeights, ResidualBlockGraph, type RowLayout } from './residual-block-graph.js';
+import type { RowLayout } from './layout-attention-graph.js';
+import { BlockWeights, ResidualBlockGraph } from './residual-block-graph.js';
 
 /**
  * OpenAI's VisionTransformer image tower as one ONNX graph, the same function as the tfjs tower
