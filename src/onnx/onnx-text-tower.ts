@@ -188,8 +188,9 @@ export class OnnxTextTower {
   /**
    * Keeps the forward pass at `ctx` (features and, in 'saved' mode, the values the backward reads) once it has
    * run. TPT's first tuning step of every sample starts from the same initial context, and its forward pass does
-   * not depend on the sample, so it runs once per run instead of once per sample: bit-identical, and about a
-   * third of a step's text work. Costs the saved values' memory (about 170 MB at RN50 size, 200 classes).
+   * not depend on the sample, so it runs once per run instead of once per sample: bit-identical, and a tuning
+   * step's text work is then its backward pass alone. Costs the saved values' memory (about 170 MB at RN50 size,
+   * 200 classes, as the text helper estimated from the trace's shapes).
    */
   pinContext(ctx: Float32Array): void {
     this.pinned = { ctx: ctx.slice(), forward: undefined };
