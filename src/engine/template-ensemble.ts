@@ -1,0 +1,53 @@
+import type { TemplatePrompts } from '../model/template-prompts.js';
+import type { ClipTowers } from './towers.js';
+
+/**
+ * Prompts per text-tower call. A call is one template over a run of classes (their common leading tokens run
+ * once); 1000 classes bound one call's activations to about what a 1000-class CoOp forward pass holds.
+ */
+export const DEFAULT_ENSEMBLE_CHUNK = 1000;
+
+/**
+ * The zero-shot classifier of a prompt-template ensemble, [C, E]: OpenAI's `zeroshot_classifier`
+ * (openai/CLIP@d05afc4, notebooks/Prompt_Engineering_for_ImageNet.ipynb; the same arithmetic as
+ * kdiAAA/TDA@e697fb0 utils.py::clip_classifier): per class, every template's text features normalised,
+ * their mean over the templates, normalised again. The tokens are CLIP's own tokenisation of the whole text
+ * (no learnable context). It does not depend on the sample: a method computes it once per run, on either
+ * engine (only the `ClipTowers` interface is used). Cost: C × templates prompts, one template and at most
+ * `chunk` classes per call, so memory stays bounded (80 × 1000 prompts on ImageNet).
+ *
+ * The sum over templates is kept in float64 and the mean normalised in float64 (PyTorch's float32 mean
+ * differs from it by rounding only).
+ */
+export async function ensembleTextFeatures(
+  towers: Pick<ClipTowers, 'embedDim' | 'encodeTokenPrompts'>,
+  prompts: TemplatePrompts,
+  options: { chunk?: number } = {},
+): Promise<Float32Array> {
+  const e = towers.embedDim;
+  const c = prompts.numClasses;
+  const chunk = Math.max(1, options.chunk ?? DEFAULT_ENSEMBLE_CHUNK);
+  const sum = new Float64Array(c * e);
+  for (let t = 0; t < prompts.numTemplates; t++) {
+    for (let from = 0; from < c; from += chunk) {
+      const to = Math.min(c, from + chunk);
+      const features = await towers.encodeTokenPrompts(prompts.tokens(t, from, to)); // [to − from, E], each row unit length
+      if (features.length !== (to - from) * e) throw new Error(`encodeTokenPrompts returned ${features.length} values for ${to - from} prompts of ${e}`);
+      const offset = from * e;
+      for (let i = 0; i < features.length; i++) sum[offset + i]! += features[i]!;
+    }
+  }
+  const classifier = new Float32Array(c * e);
+  const templates = prompts.numTemplates;
+  for (let k = 0; k < c; k++) {
+    let squares = 0;
+    for (let j = 0; j < e; j++) {
+      const mean = sum[k * e + j]! / templates;
+      sum[k * e + j] = mean;
+      squares += mean * mean;
+    }
+    const norm = Math.sqrt(squares);
+    for (let j = 0; j < e; j++) classifier[k * e + j] = sum[k * e + j]! / norm;
+  }
+  return classifier;
+}
