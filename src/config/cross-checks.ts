@@ -41,5 +41,11 @@ export function checkConfigConsistency(config: TptConfig): void {
       hint: `Set dataset_path to the ${config.dataset} folder, e.g. --set dataset_path=/data/${config.dataset}.`,
     });
   }
+  if (config.templates !== null && config.tta_steps > 0) {
+    // TPT tunes a context spliced into one prompt; an ensemble of fixed texts has none (and is a baseline of its own).
+    throw new TptError('CONFIG_INVALID', `config: templates: ${config.templates} with tta_steps ${config.tta_steps}: a template ensemble is a fixed classifier with no context to tune`, {
+      hint: 'Set tta_steps to 0 for the zero-shot ensemble (--set tta_steps=0), or templates to null to tune the prompt.',
+    });
+  }
   assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { DATASET_NAMES } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
+import { TEMPLATE_SET_NAMES } from '../data/templates/template-sets.js';
 
 /**
  * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
@@ -117,6 +118,13 @@ export const configSchema = z
       .default(null)
       .describe('CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt[.gz]); null uses the embedded vocabulary.'),
     tta_steps: integer().min(0).default(1).describe('AdamW steps per sample (the seed: 1). 0 scores the initial prompt only (zero-shot).'),
+    templates: z
+      .enum(TEMPLATE_SET_NAMES)
+      .nullable()
+      .default(null)
+      .describe(
+        "Zero-shot classifier from a prompt-template ensemble (the TPT paper's \"Ensemble\" rows), from the template registry: clip-7 (the seven ImageNet templates CLIP's notebook selected; TDA's classifier on ImageNet, -A and -V2) or clip-80 (CLIP's 80 ImageNet templates). Each class's text feature is the normalised mean of its templates' normalised features (OpenAI's zeroshot_classifier), computed once per run. A fixed ensemble has no context to tune, so it needs tta_steps 0: base and tpt then both score the ensemble. null: the single prompt of CoOp's context or ctx_init.",
+      ),
     backend: z
       .enum(BACKEND_CHOICES)
       .default('auto')

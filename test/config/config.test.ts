@@ -20,6 +20,7 @@ const SEED_DEFAULT_ARGS = {
 const ADDED_DEFAULTS = {
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
   save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: null, shard: null,
+  templates: null,
 };
 
 function writeConfig(content: unknown): string {
@@ -142,6 +143,14 @@ describe('loadConfig', () => {
   it('refuses PatchAugmenter without patches and a shard out of range', () => {
     expect(errorOf(() => loadConfig(undefined, ['augmenter=PatchAugmenter', 'n_aug=4'])).message).toMatch(/n_patches: PatchAugmenter needs n_patches ≥ 1/);
     expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard "4\/4" is not "i\/n" with 0 ≤ i < n/);
+  });
+
+  it('takes a template set for the zero-shot ensemble, and refuses it with tuning steps or an unknown name', () => {
+    expect(loadConfig(undefined, ['templates=clip-80', 'tta_steps=0']).templates).toBe('clip-80');
+    const tuned = errorOf(() => loadConfig(undefined, ['templates=clip-7']));
+    expect(tuned.message).toBe('config: templates: clip-7 with tta_steps 1: a template ensemble is a fixed classifier with no context to tune');
+    expect(tuned.hint).toMatch(/tta_steps=0/);
+    expect(errorOf(() => loadConfig(undefined, ['templates=clip-9', 'tta_steps=0'])).message).toBe('config: templates: expected one of "clip-7", "clip-80" or null, got "clip-9"');
   });
 
   it('partial mode skips run-only cross-field checks', () => {

@@ -10,6 +10,7 @@ import type { ClipTowers } from '../../src/engine/towers.js';
 import { createPromptSetup, type PromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
+import { TestTimeTuner } from '../../src/tta/engine.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy } from '../model/helpers.js';
 
 /**
@@ -116,5 +117,21 @@ describe.each(['tfjs', 'onnxruntime'] as const)('template ensemble on %s against
       const tokens = prompts.tokens(4);
       expect(maxAbsDiff(await fast.encodeTokenPrompts(tokens), await plain.encodeTokenPrompts(tokens))).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('the zero-shot ensemble run (templates set, tta_steps 0)', () => {
+  it.each(['tfjs', 'onnxruntime'] as const)('%s: base and TPT scores of view 0 are both the ensemble classifier\'s', async (engine) => {
+    const towers = await towersFor(engine, 'rn', 'clip-7');
+    const settings = { loss: 'defaultTPT' as const, lossContext: { n_aug: 2, n_patches: 0, selection_p_all: 1, selection_p_patch: 0.9, alpha_exponential_weightening: 1 }, learningRate: 5e-3 };
+    expect(() => new TestTimeTuner(towers, { ...settings, ttaSteps: 1 })).toThrow(/no context to tune/);
+    const tuner = new TestTimeTuner(towers, { ...settings, ttaSteps: 0 });
+    const views = readNpy(join(MODEL_FIXTURES, 'views.npy')); // [6, 64, 64, 3]
+    const outcome = await tuner.tuneSample({ data: views.data.slice(0, 3 * 64 * 64 * 3), count: 3, size: 64 });
+    expect(Array.from(outcome.tptLogits)).toEqual(Array.from(outcome.baseLogits));
+    expect(outcome.loss).toBe(0);
+    const expected = readNpy(join(FIXTURES, 'rn.clip-7.logits.npy')); // [6, C]: row 0 is view 0
+    const c = golden.classnames.length;
+    expect(maxAbsDiff(outcome.baseLogits, expected.data.subarray(0, c))).toBeLessThan(1e-3);
   });
 });
