@@ -5,7 +5,8 @@
  * - CLIP_80: openai/CLIP@d05afc436d78f1c48dc0dbf8e5980a9d471f35f6, notebooks/Prompt_Engineering_for_ImageNet.ipynb,
  *   `imagenet_templates` (the 80 templates of the CLIP paper's ImageNet ensemble, in the notebook's order).
  *   kdiAAA/TDA@e697fb0c8078cdeff93daa56bcf8860702542069 uses the same list for ImageNet-R and ImageNet-Sketch
- *   (datasets/imagenet_r.py, datasets/imagenet_sketch.py, `template`).
+ *   (datasets/imagenet_r.py, datasets/imagenet_sketch.py, `template`), and azshue/TPT@63ecbace79694205d7884e63fdc3137a200f0b0e
+ *   keeps it as `imagenet_templates` in data/imagnet_prompts.py (its released code does not use it).
  * - CLIP_7: the seven the same notebook's sequential forward selection kept ("selected them in the order
  *   below"), as kdiAAA/TDA@e697fb0c8078cdeff93daa56bcf8860702542069 lists them in datasets/imagenet.py
  *   (`imagenet_templates`), datasets/imagenet_a.py and datasets/imagenetv2.py (`template`), the text classifier
