@@ -4,6 +4,7 @@ import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
+import { TEMPLATE_SETS } from '../data/templates/template-sets.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
@@ -231,7 +232,9 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         weights: `${config.clip_weights} (${inputs.weights.source})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
-          config.coop_weight_path !== ''
+          config.templates !== null
+            ? `not used: the ${config.templates} template ensemble classifies (${TEMPLATE_SETS[config.templates].templates.length} templates)`
+            : config.coop_weight_path !== ''
             ? config.coop_weight_path
             : inputs.weights.coopCtx
               ? `the context stored in ${config.clip_weights}`
