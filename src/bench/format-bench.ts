@@ -4,7 +4,7 @@ import type { BenchResult } from './run-bench.js';
 export function formatBench(r: BenchResult): string {
   const s = (x: number) => `${x.toFixed(2)} s`;
   const lines = [
-    `tpt bench: ${r.arch}, ${r.views} views, ${r.classes} classes, ${r.samples} samples`,
+    `tpt bench: ${r.arch}, ${r.views} views${r.augmix ? ' (AugMix)' : ''}, ${r.classes} classes of ${r.dataset}, ${r.samples} samples`,
     `engine ${r.engine.name}/${r.engine.provider} (${r.engine.detail}), ${r.workers} worker${r.workers === 1 ? '' : 's'} on ${r.cpus} CPUs, Node ${r.node}`,
     ...r.passed_over.map((reason) => `  (passed over ${reason})`),
     '',

@@ -13,7 +13,7 @@ import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
 import { assertLossConfig } from '../losses/names.js';
-import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
+import { allDatasets, datasetClassnames, type DatasetName, DEFAULT_DATASET, getDataset } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
 import { promptSetupFor, tunerOver } from '../tta/model-loader.js';
@@ -35,7 +35,11 @@ export interface BenchOptions {
   views: number;
   /** Class prompts: the first N class names of `dataset`. */
   classes: number;
-  /** Whose class names: default ImageNet-A's up to 200 classes, ImageNet-1k's (CLIP's names) beyond. */
+  /**
+   * Whose class names: default the registry's default dataset's up to its class count, beyond it the first
+   * dataset with enough classes. A dataset named here also brings its views rule (AugMix on for the
+   * cross-dataset sets), so the cost is that of a run on it.
+   */
   dataset?: DatasetName;
   samples: number;
   /** 0: one per core on a CPU backend, 1 on a GPU (as `tpt run`). */
@@ -91,17 +95,21 @@ export interface BenchResult {
   samples: number;
   cpus: number;
   node: string;
+  /** The dataset whose class names (and views rule, when asked for) the prompts used. */
+  dataset: DatasetName;
+  augmix: boolean;
 }
 
 /** The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT, 1 step). */
-export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed'>, backend: string): TptConfig {
+export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed' | 'dataset'>, backend: string): TptConfig {
   const size = benchArchSize(options.arch);
   const config = parseConfig(
     {
       coop_weight_path: '',
       augmenter: 'AugmenterTPT',
       n_aug: options.views - 1,
-      augmix: false,
+      // The baseline's no AugMix, unless a dataset was asked for: then its rule, as a run on it has.
+      augmix: options.dataset === undefined ? false : getDataset(options.dataset).augmix,
       loss: 'defaultTPT',
       image_size: size.inputResolution,
       backend,
@@ -115,9 +123,12 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
   return config;
 }
 
-/** The dataset whose class names the prompts use: as asked, else ImageNet-A's 200, or ImageNet-1k's 1000 for more. */
-function benchDataset(o: Pick<BenchOptions, 'classes' | 'dataset'>): DatasetName {
-  return o.dataset ?? (o.classes > datasetClassnames('imagenet-a').length ? 'imagenet' : 'imagenet-a');
+/** The dataset whose class names the prompts use: as asked, else the default one, or the first with enough classes. */
+export function benchDataset(o: Pick<BenchOptions, 'classes' | 'dataset'>): DatasetName {
+  if (o.dataset !== undefined) return o.dataset;
+  if (o.classes <= datasetClassnames(DEFAULT_DATASET).length) return DEFAULT_DATASET;
+  const largest = allDatasets().reduce((a, b) => (b.classes.length > a.classes.length ? b : a));
+  return (allDatasets().find((s) => s.classes.length >= o.classes) ?? largest).name;
 }
 
 function checkOptions(o: BenchOptions): void {
@@ -261,6 +272,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       samples: n,
       cpus: availableParallelism(),
       node: process.version,
+      dataset: benchDataset(options),
+      augmix: config.augmix,
     };
   } finally {
     await processor.close();

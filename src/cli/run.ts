@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { CONFIG_KEYS, defaultConfig } from '../config/schema.js';
+import { CONFIG_KEYS, schemaDefaults } from '../config/schema.js';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { createConsoleReporter } from '../run/console-reporter.js';
 import { runTpt } from '../tta/coordinator.js';
@@ -35,7 +35,7 @@ Config keys (JSON file and --set; defaults are the seed's default_args; image_si
 `;
 
 function configKeyList(): string {
-  const defaults = defaultConfig();
+  const defaults = schemaDefaults();
   const width = Math.max(...CONFIG_KEYS.map((k) => k.length));
   return CONFIG_KEYS.map((key) => `  ${key.padEnd(width)}  ${JSON.stringify(defaults[key])}`).join('\n');
 }

@@ -17,7 +17,8 @@ export interface BannerInfo {
   arch: string;
   coop: string;
   vocabulary: string;
-  dataset: { root: string; samples: number; classes: number; complete: boolean };
+  /** `title`: the dataset's (registry); `splitFile`: the split file a split-file set was listed from. */
+  dataset: { root: string; samples: number; classes: number; complete: boolean; title?: string; splitFile?: string };
   shard: string | null;
   /** The resolved config as the seed prints it (`Config: {...}`). */
   configJson: string;

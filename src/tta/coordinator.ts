@@ -131,7 +131,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const reporter = options.reporter ?? silentReporter;
   // Loads the engine's runtime (and a fallback's reason), builds no model.
   const engine = await selectEngine(config.backend);
-  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
+  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset, splitFile: config.split_file });
   const plan = planSamples(dataset.samples, config);
   // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
   // files are touched, and the banner reads the architecture from here.
@@ -173,7 +173,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
     try {
       const prefetcher = new ViewPrefetcher(
         plan,
-        (sample) => prepareSample(sample, { datasetRoot: datasetFolder(config), seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        (sample) => prepareSample(sample, { datasetRoot: dataset.imageRoot, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
         config.num_workers,
         start,
       );
@@ -242,6 +242,8 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
           samples: dataset.samples.length,
           classes: dataset.classes.filter((c) => c.present).length,
           complete: dataset.complete,
+          title: dataset.spec.title,
+          ...(dataset.splitFile === undefined ? {} : { splitFile: dataset.splitFile }),
         },
         shard: config.shard,
         configJson: configText,

@@ -15,7 +15,8 @@ import { summarizeRecords } from '../../src/run/summary.js';
 
 function tempConfig(sets: string[] = []): TptConfig {
   const outDir = mkdtempSync(join(tmpdir(), 'tpt-runfolder-'));
-  return loadConfig(undefined, [`out_dir=${JSON.stringify(outDir)}`, 'n_aug=15', ...sets]);
+  // augmix=true: the seed's default, which these run names were written with (the default is now the dataset's rule).
+  return loadConfig(undefined, [`out_dir=${JSON.stringify(outDir)}`, 'n_aug=15', 'augmix=true', ...sets]);
 }
 
 function sample(index: number, basePred: number, tptPred: number, target = 1): SampleRecord {
