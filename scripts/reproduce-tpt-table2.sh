@@ -80,6 +80,10 @@ folder_of() {
   echo "${!variable:-$DATA_ROOT/$coop}|$split"
 }
 
+for dataset in "${DATASET_LIST[@]}"; do
+  case " $ALL_SETS " in *" $dataset "*) ;; *) echo "$script_name: unknown dataset '$dataset' ($ALL_SETS)" >&2; exit 2 ;; esac
+done
+
 RUNS=()
 for backbone in "${BACKBONE_LIST[@]}"; do
   for method in "${METHOD_LIST[@]}"; do

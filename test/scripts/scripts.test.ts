@@ -7,9 +7,10 @@ import { getDataset } from '../../src/data/datasets/registry.js';
 import { DEMO_WNIDS } from '../../src/demo/demo-dataset.js';
 import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
 import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
+import { writeAircraftTree, writeDtdTree } from '../dataset/split-trees.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', '.ci/run'];
+const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/reproduce-tpt-table2.sh', 'scripts/slurm-array.sh', '.ci/run'];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -164,6 +165,71 @@ describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
     expect(folders).toHaveLength(11);
     expect(entries.filter((d) => d.isFile()).map((d) => d.name).sort()).toEqual(['losses-ce.png', 'losses-patch.png']);
     for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
+  }, 600_000);
+});
+
+describe('reproduce-tpt-table2', () => {
+  it('plans 2 methods × the ten sets per backbone, in CoOp\'s layout or, with --split-dir, TPT\'s', () => {
+    const { status, stdout } = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--dtd', '/d/dtd', '--fgvc-aircraft', '/d/air'], { DATA_ROOT: '/data' });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.startsWith('  '));
+    expect(lines).toHaveLength(40);
+    const configs = [...new Set(lines.map((l) => /--config (\S+)/.exec(l)?.[1]))];
+    expect(configs).toEqual(['rn50', 'vit-b16'].flatMap((b) => ['zeroshot', 'tpt'].map((m) => `configs/table2-${b}-${m}.json`)));
+    const sets = lines.slice(0, 10).map((l) => /--set dataset=(\S+)/.exec(l)?.[1]);
+    expect(sets).toEqual(['flowers102', 'dtd', 'oxford-pets', 'stanford-cars', 'ucf101', 'caltech101', 'food101', 'sun397', 'fgvc-aircraft', 'eurosat']);
+    expect(lines[0]).toContain('--set dataset_path=/data/oxford_flowers');
+    expect(lines[1]).toContain('--set dataset_path=/d/dtd');
+    expect(lines[8]).toContain('--set dataset_path=/d/air');
+    for (const l of lines) expect(l).not.toContain('split_file');
+
+    const tpt = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--split-dir', '/s'], { DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'vit-b16', METHODS: 'tpt' });
+    expect(tpt.stdout.split('\n').filter((l) => l.startsWith('  '))).toEqual([
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=dtd --set dataset_path=data/dtd --set out_dir=runs --set split_file=/s/split_zhou_DescribableTextures.json ',
+      // Aircraft's split file needs variants.txt beside it: it stays in the dataset folder
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=fgvc-aircraft --set dataset_path=data/fgvc_aircraft --set out_dir=runs ',
+    ]);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { DATASETS: 'imagenet-a' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { METHODS: 'coop' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--help']).stdout).toMatch(/Table 2 \(cross-dataset generalization/);
+  });
+});
+
+describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two sets', () => {
+  it('runs zero-shot and TPT on DTD (TPT\'s layout) and FGVC-Aircraft, with the sets\' labels, class counts and AugMix rule', async () => {
+    const dtd = await writeDtdTree('tpt');
+    const aircraft = await writeAircraftTree();
+    const outDir = mkdtempSync(join(tmpdir(), 'tpt-table2-runs-'));
+    const extra = ['n_aug=3', 'selection_p_all=0.5', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync(
+      'scripts/reproduce-tpt-table2.sh',
+      { TPT: `${process.execPath} bin/tpt.js`, DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'rn50', CLIP_WEIGHTS: TINY_CLIP, OUT_DIR: outDir, TPT_EXTRA: extra },
+      ['--dtd', dtd.root, '--split-dir', join(dtd.splitFile as string, '..'), '--fgvc-aircraft', aircraft],
+    );
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('== Table 2');
+    const folders = readdirSync(outDir).filter((d) => d.startsWith('table2-')).sort();
+    expect(folders).toHaveLength(4);
+    for (const f of folders) {
+      const { config } = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8'));
+      const samples = readFileSync(join(outDir, f, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary.finished).toBe(true);
+      // the resolved views rule is what config.json records: AugMix on for both sets (TPT: len(set_id) > 1)
+      expect(config.augmix).toBe(true);
+      expect(f).toContain(`_dataset=${config.dataset}`);
+      const byFile = Object.fromEntries(samples.map((s: { file: string; target: number }) => [s.file, s.target]));
+      if (config.dataset === 'dtd') {
+        expect(byFile).toEqual({ 'zigzagged/zigzagged_0001.jpg': 46, 'banded/banded_0002.jpg': 0, 'dotted/dotted_0111.jpg': 10, 'banded/banded_0004.jpg': 0, 'zigzagged/zigzagged_0007.jpg': 46, 'dotted/dotted_0003.jpg': 10 });
+      } else {
+        expect(byFile).toEqual({ '1514522.jpg': 0, '0065006.jpg': 41, '1048211.jpg': 73, '0453218.jpg': 25, '2193417.jpg': 41 });
+      }
+      // predictions are indices into the set's own class list
+      for (const s of samples) expect(s.tpt.pred).toBeLessThan(getDataset(config.dataset).classes.length);
+      expect(config.tta_steps).toBe(/-tpt_/.test(f) ? 1 : 0);
+    }
   }, 600_000);
 });
 
