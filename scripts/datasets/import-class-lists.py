@@ -161,6 +161,13 @@ def write_fine_grained(tpt_repo, tpt_commit, generated):
         ],
         body.rstrip("\n") + "\n",
     )
+    # The zero-shot golden over DTD's real class list (scripts/fixtures/make_dataset_goldens.py) reads it here,
+    # since the fixture scripts run without the TPT repository.
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "dtd_classnames.json")
+    with open(fixture, "w", encoding="utf-8") as f:
+        json.dump(dict(source=f"azshue/TPT {names_path} `dtd_classes` at commit {tpt_commit}", classnames=lists["dtd_classes"]), f, indent=1)
+        f.write("\n")
+    print("wrote", os.path.relpath(fixture))
 
 
 if __name__ == "__main__":
