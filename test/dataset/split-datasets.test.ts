@@ -1,11 +1,15 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import * as tar from 'tar';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { formatVerifyReport, verifyDataset } from '../../src/data/dataset-verify.js';
 import { openDataset, scanDataset } from '../../src/data/dataset.js';
+import { extractDatasetArchive } from '../../src/data/extract.js';
 import { benchmarkDatasets, datasetClassnames, getDataset } from '../../src/data/datasets/registry.js';
 import { TptError } from '../../src/errors.js';
+import { storedZip, tempDir, tinyImage } from './fixture-dataset.js';
 import { AIRCRAFT_LINES, DTD_ENTRIES, writeAircraftTree, writeDtdTree } from './split-trees.js';
 
 async function tptError(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<TptError> {
@@ -155,5 +159,49 @@ describe("FGVC-Aircraft's text files", () => {
     await tptError(openDataset(root, { dataset: 'fgvc-aircraft', allowPartial: true }), 'DATASET_SPLIT_FOREIGN', /line 6 "0000001 Concorde"/);
     writeFileSync(join(root, 'variants.txt'), 'A320\nA321\n');
     await tptError(openDataset(root, { dataset: 'fgvc-aircraft', allowPartial: true }), 'DATASET_SPLIT_FOREIGN', /lists 2 variants, FGVC-Aircraft has 100/);
+  });
+});
+
+describe('`tpt dataset extract` for the cross-dataset archives', () => {
+  it("finds FGVC-Aircraft's data/ two levels down in fgvc-aircraft-2013b.tar.gz, and verifies it", async () => {
+    const data = await writeAircraftTree();
+    const top = join(data, '..', '..');
+    const archive = join(top, 'fgvc-aircraft-2013b.tar.gz');
+    await tar.c({ file: archive, gzip: true, cwd: top }, ['fgvc-aircraft-2013b']);
+    const out = join(top, 'out');
+    const result = await extractDatasetArchive(archive, out, { dataset: 'fgvc-aircraft' });
+    expect(result.datasetRoot).toBe(join(out, 'fgvc-aircraft-2013b', 'data'));
+    const report = await verifyDataset(result.datasetRoot, { dataset: 'fgvc-aircraft', allowPartial: true, decode: 'header' });
+    expect(report).toMatchObject({ usable: true, totalImages: 5, expectedImages: 3333, classesTotal: 100 });
+  });
+
+  it("finds CoOp's dataset folder by its image folder (DTD's tar, EuroSAT's zip), and refuses an archive of another set", async () => {
+    const { root } = await writeDtdTree('coop');
+    const archive = join(root, '..', 'dtd-r1.0.1.tar');
+    await tar.c({ file: archive, cwd: join(root, '..') }, ['dtd']);
+    const result = await extractDatasetArchive(archive, join(root, '..', 'out'), { dataset: 'dtd' });
+    expect(result.datasetRoot).toBe(join(root, '..', 'out', 'dtd'));
+    expect((await openDataset(result.datasetRoot, { dataset: 'dtd', allowPartial: true })).samples).toHaveLength(6);
+    const foreign = await extractDatasetArchive(archive, join(root, '..', 'out2'), { dataset: 'eurosat' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((foreign as TptError).code).toBe('ARCHIVE_NOT_THIS_SET');
+    expect((foreign as TptError).message).toMatch(/no EuroSAT folder \(one holding 2750\)/);
+
+    const work = await tempDir('eurosat-zip');
+    const jpeg = await tinyImage('jpeg');
+    await writeFile(join(work, 'EuroSAT.zip'), storedZip({ '2750/Forest/Forest_1.jpg': jpeg, '2750/River/River_7.jpg': jpeg }));
+    const eurosat = await extractDatasetArchive(join(work, 'EuroSAT.zip'), join(work, 'eurosat'), { dataset: 'eurosat' });
+    expect(eurosat.datasetRoot).toBe(join(work, 'eurosat'));
+    await writeFile(
+      join(eurosat.datasetRoot, 'split_zhou_EuroSAT.json'),
+      JSON.stringify({ test: [['Forest/Forest_1.jpg', 1, 'Forest'], ['River/River_7.jpg', 8, 'River']] }),
+    );
+    const ds = await openDataset(eurosat.datasetRoot, { dataset: 'eurosat', allowPartial: true });
+    expect(ds.samples.map((s) => [s.file, s.target, getDataset('eurosat').classes[s.target]?.name])).toEqual([
+      ['Forest/Forest_1.jpg', 1, 'Forest'],
+      ['River/River_7.jpg', 8, 'River'],
+    ]);
   });
 });
