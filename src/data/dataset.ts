@@ -11,7 +11,7 @@ import { TptError } from '../errors.js';
 import { listFolderTree } from './datasets/folder-tree.js';
 import { type DatasetListing, type DatasetProblem, extractHint, type ProblemKind } from './datasets/listing.js';
 import { allDatasets, type DatasetName, DEFAULT_DATASET, getDataset } from './datasets/registry.js';
-import { listSplitFile } from './datasets/split-file.js';
+import { listSplitFile, splitImageRoot } from './datasets/split-file.js';
 
 export {
   type ClassCount,
@@ -50,6 +50,12 @@ export async function scanDataset(root: string, options: DatasetOpenOptions = {}
     spec.listing.kind === 'folder-tree' ? await listFolderTree(spec, root, listOptions, allDatasets()) : await listSplitFile(spec, root, listOptions, allDatasets());
   const complete = list.classes.every((c) => c.images > 0) && !list.problems.some((p) => p.kind === 'missing_image');
   return { ...list, root, dataset: spec.name, spec, complete };
+}
+
+/** The folder a dataset's sample paths (`DatasetSample.file`, a sample's identity) are relative to, without listing it. */
+export async function datasetImageRoot(root: string, dataset: DatasetName = DEFAULT_DATASET): Promise<string> {
+  const spec = getDataset(dataset);
+  return spec.listing.kind === 'folder-tree' ? root : splitImageRoot(spec, root);
 }
 
 /** Describes fatal problems for an error message: every one, grouped, each group capped at `limit` lines. */

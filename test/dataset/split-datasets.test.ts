@@ -9,6 +9,7 @@ import { openDataset, scanDataset } from '../../src/data/dataset.js';
 import { extractDatasetArchive } from '../../src/data/extract.js';
 import { benchmarkDatasets, datasetClassnames, getDataset } from '../../src/data/datasets/registry.js';
 import { TptError } from '../../src/errors.js';
+import { previewViews } from '../../src/preview.js';
 import { storedZip, tempDir, tinyImage } from './fixture-dataset.js';
 import { AIRCRAFT_LINES, DTD_ENTRIES, writeAircraftTree, writeDtdTree } from './split-trees.js';
 
@@ -203,5 +204,15 @@ describe('`tpt dataset extract` for the cross-dataset archives', () => {
       ['Forest/Forest_1.jpg', 1, 'Forest'],
       ['River/River_7.jpg', 8, 'River'],
     ]);
+  });
+});
+
+describe('`tpt preview` of a split-file set', () => {
+  it("names an image by its split path, as a run does, in CoOp's layout", async () => {
+    const { root } = await writeDtdTree('coop');
+    const config = join(root, '..', 'preview.json');
+    writeFileSync(config, JSON.stringify({ dataset: 'dtd', dataset_path: root, n_aug: 1, image_size: 32 }));
+    const result = await previewViews({ configPath: config, imagePath: join(root, 'images', 'banded', 'banded_0002.jpg') });
+    expect(result.identity).toBe('banded/banded_0002.jpg');
   });
 });

@@ -111,6 +111,12 @@ async function existingFiles(imageRoot: string, files: readonly string[]): Promi
   return (file) => byDir.get(posix.dirname(file))?.has(posix.basename(file)) ?? false;
 }
 
+/** The folder a split-file set's sample paths are relative to: CoOp's image folder inside `root` when it is there (CoOp's layout), else `root` itself (TPT's). */
+export async function splitImageRoot(spec: DatasetSpec, root: string): Promise<string> {
+  const { imageDir } = splitListing(spec);
+  return imageDir !== '' && (await isDir(join(root, imageDir))) ? join(root, imageDir) : root;
+}
+
 /**
  * Lists a split-file set and every problem, without throwing for them (an unreadable root, a missing or
  * foreign split file throw). `others`: the registry's entries, to name another set's split file.
@@ -120,9 +126,7 @@ export async function listSplitFile(spec: DatasetSpec, root: string, options: Li
   if (!(await isDir(root))) {
     throw new TptError('DATASET_NOT_FOUND', `cannot read the dataset folder ${root}: not a readable folder`, { hint: extractHint(spec) });
   }
-  // CoOp's layout when the image folder is inside the root; else the root is the image folder (TPT's).
-  const coop = listing.imageDir === '' || (await isDir(join(root, listing.imageDir)));
-  const imageRoot = listing.imageDir === '' || !coop ? root : join(root, listing.imageDir);
+  const imageRoot = await splitImageRoot(spec, root);
   const given = options.splitFile !== undefined && options.splitFile !== null;
   const splitFile = given ? (options.splitFile as string) : join(root, listing.splitFile);
   const owner = splitFileOwner(splitFile, others);
