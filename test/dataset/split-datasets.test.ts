@@ -91,7 +91,7 @@ describe('a CoOp split-file set (DTD) in both layouts', () => {
 
   it('refuses a partial split without allow_partial_dataset, naming the missing classes', async () => {
     const { root } = await writeDtdTree('coop');
-    const e = await tptError(openDataset(root, { dataset: 'dtd' }), 'DATASET_NOT_USABLE', /3 of 47 classes have images[\s\S]*class 1 \(blotchy\) is missing/);
+    const e = await tptError(openDataset(root, { dataset: 'dtd' }), 'DATASET_NOT_USABLE', /3 of 47 classes have images[\s\S]*class 1 \(blotchy\) has no sample in the split/);
     expect(e.hint).toMatch(/allow_partial_dataset/);
   });
 

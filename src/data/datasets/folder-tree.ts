@@ -214,7 +214,12 @@ export async function listFolderTree(spec: DatasetSpec, root: string, options: L
     images: counts.get(c.folder ?? '') ?? 0,
     present: counts.has(c.folder ?? ''),
   }));
-  problems.push(...classProblems(classes, options.allowPartial, (c) => `class folder ${c.folder ?? c.label}/`));
+  problems.push(
+    ...classProblems(classes, options.allowPartial, {
+      missing: (c) => `class folder ${c.folder}/ (${c.name}) is missing`,
+      empty: (c) => `class folder ${c.folder}/ (${c.name}) holds no image files`,
+    }),
+  );
   if (samples.length === 0) {
     problems.push(problem('no_images', 'error', '.', 'the class folders hold no image files'));
   }

@@ -119,12 +119,16 @@ export function extractHint(spec: DatasetSpec): string {
 }
 
 /** Missing or empty classes: errors unless partial datasets are allowed. */
-export function classProblems(classes: readonly ClassCount[], allowPartial: boolean, where: (c: ClassCount) => string): DatasetProblem[] {
+export function classProblems(
+  classes: readonly ClassCount[],
+  allowPartial: boolean,
+  says: { readonly missing: (c: ClassCount) => string; readonly empty: (c: ClassCount) => string },
+): DatasetProblem[] {
   const severity = allowPartial ? 'warning' : 'error';
   const problems: DatasetProblem[] = [];
   for (const c of classes) {
-    if (!c.present) problems.push(problem('missing_class', severity, c.folder ?? String(c.label), `${where(c)} (${c.name}) is missing`));
-    else if (c.images === 0) problems.push(problem('empty_class', severity, c.folder ?? String(c.label), `${where(c)} (${c.name}) holds no image files`));
+    if (!c.present) problems.push(problem('missing_class', severity, c.folder ?? String(c.label), says.missing(c)));
+    else if (c.images === 0) problems.push(problem('empty_class', severity, c.folder ?? String(c.label), says.empty(c)));
   }
   return problems;
 }

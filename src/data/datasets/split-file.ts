@@ -156,7 +156,12 @@ export async function listSplitFile(spec: DatasetSpec, root: string, options: Li
     problems.push(problem('missing_image', severity, file, `${join(imageRoot, file)} is in the split but not on disk${options.allowPartial ? '; skipped' : ''}`));
   }
   const classes: ClassCount[] = spec.classes.map((c) => ({ label: c.label, name: c.name, images: found[c.label] ?? 0, present: (listed[c.label] ?? 0) > 0 }));
-  problems.push(...classProblems(classes, options.allowPartial, (c) => `class ${c.label}`));
+  problems.push(
+    ...classProblems(classes, options.allowPartial, {
+      missing: (c) => `class ${c.label} (${c.name}) has no sample in the split`,
+      empty: (c) => `class ${c.label} (${c.name}): none of its images is on disk`,
+    }),
+  );
   if (entries.length > 0 && samples.length === 0) {
     problems.push(problem('no_images', 'error', '.', `none of the split's ${entries.length} images is under ${imageRoot}`));
   }
