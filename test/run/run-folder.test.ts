@@ -123,6 +123,22 @@ describe('openRunFolder', () => {
     expect(existsSync(join(first.dir, 'notes.txt'))).toBe(true);
   });
 
+  it('continues a folder whose config.json predates a key (split_file): the key had its default then', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const stored = JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8'));
+    delete stored.config.split_file;
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(stored));
+    const again = openRunFolder(config, { backend: 'wasm' });
+    expect(again.resumed).toBe(true);
+    expect(again.samples).toEqual([sample(0, 1, 1)]);
+    // a key that is there and differs still refuses
+    stored.config.split_file = '/elsewhere.json';
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(stored));
+    expect(() => openRunFolder(config, { backend: 'wasm' })).toThrow(/split_file: "\/elsewhere.json" in the folder, null now/);
+  });
+
   it('always starts the scratch folder tmp over', () => {
     const config = tempConfig(['save=false']);
     const first = openRunFolder(config, { backend: 'wasm' });
