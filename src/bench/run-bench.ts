@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { parseConfig } from '../config/load.js';
 import { lossContextOf, viewCountFor } from '../config/cross-checks.js';
@@ -15,10 +14,10 @@ import { TptError } from '../errors.js';
 import { assertLossConfig } from '../losses/names.js';
 import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
-import { promptSetupFor, tunerOver } from '../tta/model-loader.js';
+import type { PhaseSeconds } from '../tta/engine.js';
+import { promptSetupFor } from '../tta/model-loader.js';
+import { startSampleProcessor, type MethodProcessor } from '../tta/sample-processor.js';
 import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
-import { TuningPool, type WorkerStats } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { benchArchSize, buildBenchWeights } from './bench-model.js';
 
@@ -146,37 +145,11 @@ async function syntheticJpegs(count: number, seed: number, width: number, height
   return out;
 }
 
-interface Processor {
-  concurrency: number;
-  process(views: SampleViews): Promise<TuningOutcome>;
-  workerStats(): WorkerStats[];
-  close(): Promise<void>;
-}
-
-async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<Processor> {
+async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<MethodProcessor> {
   const classnames = datasetClassnames(benchDataset(options)).slice(0, options.classes);
   const weights = buildBenchWeights(options.arch, options.seed, { shared: options.workers > 1 });
-  if (options.workers > 1) {
-    const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: engine.info.provider as BackendChoice });
-    return { concurrency: pool.concurrency, process: (v) => pool.process(v), workerStats: () => pool.stats(), close: () => pool.close() };
-  }
-  const tokenizer = await loadTokenizer();
-  const built = tunerOver(config, await engine.create(weights, promptSetupFor(config, weights, tokenizer, classnames)));
-  await built.tuner.baseTextFeatures(); // once per run, as in a worker's set-up
-  let samples = 0;
-  return {
-    concurrency: 1,
-    process: async (views) => {
-      samples += 1;
-      return built.tuner.tuneSample(views);
-    },
-    workerStats: () => {
-      const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength ?? tf.memory().numBytes;
-      const usage = process.memoryUsage();
-      return [{ threadId: 0, setupSeconds: 0, samples, memory: { wasmHeapBytes: wasm, jsHeapBytes: usage.heapUsed, processRssBytes: usage.rss } }];
-    },
-    close: async () => built.dispose(),
-  };
+  const setup = async () => promptSetupFor(config, weights, await loadTokenizer(), classnames);
+  return startSampleProcessor(config, engine, { weights, classnames, setup }, options.workers);
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -193,9 +166,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const warmups = options.warmup === false ? 0 : processor.concurrency;
   if (warmups > 0) {
     const image = await decodeImage(jpegs[0]!);
-    const views = Array.from({ length: warmups }, (_, k) => augmenter.makeViews(image, Rng.forSample(options.seed, `bench/warmup-${k}`)));
+    const warmupSamples: PlannedSample[] = Array.from({ length: warmups }, (_, k) => ({ position: k, index: k, file: `bench/warmup-${k}`, target: 0 }));
     // All at once, so that each idle worker takes one.
-    await Promise.all(views.map((v) => processor.process(v)));
+    await Promise.all(warmupSamples.map((sample) => processor.process(augmenter.makeViews(image, Rng.forSample(options.seed, sample.file)), sample)));
   }
   const setupSeconds = (performance.now() - setupStart) / 1000;
 
@@ -223,7 +196,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const prepared = await prefetcher.take(position);
       waited += (performance.now() - waitStart) / 1000;
       if (prepared.kind !== 'views') throw new Error('bench images always decode');
-      const task = processor.process(prepared.views).then((outcome) => {
+      const task = processor.process(prepared.views, prepared.sample).then((outcome) => {
         phases.imageTower += outcome.seconds.imageTower;
         phases.tuning += outcome.seconds.tuning;
         phases.evaluation += outcome.seconds.evaluation;

@@ -1,13 +1,14 @@
 import { TptError } from '../errors.js';
 import { assertLossConfig } from '../losses/names.js';
 import type { LossContext } from '../losses/types.js';
-import type { TptConfig } from './schema.js';
+import { assertMethodConfig } from '../tta/methods/names.js';
+import { defaultConfig, type TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
 
 /**
  * Checks that involve several keys, run before anything is loaded so that a run never dies on its first
  * sample over a setting: the augmenter's view count against the loss's selection (a selection that keeps
- * no view), the patch grid, the shard.
+ * no view), the patch grid, the shard, the keys the chosen method does not use.
  */
 
 /** Views per sample in the augmenters' order: view 0 (the original), then the augmented ones. */
@@ -41,5 +42,6 @@ export function checkConfigConsistency(config: TptConfig): void {
       hint: `Set dataset_path to the ${config.dataset} folder, e.g. --set dataset_path=/data/${config.dataset}.`,
     });
   }
+  assertMethodConfig(config, defaultConfig());
   assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { DATASET_NAMES } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
+import { METHOD_NAMES } from '../tta/methods/names.js';
 
 /**
  * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
@@ -105,6 +106,12 @@ export const configSchema = z
     seed: integer().default(1337).describe('Seed of every random choice: sample order, subset and each sample\'s views.'),
 
     // ---- added by tpt ----
+    method: z
+      .enum(METHOD_NAMES)
+      .default('tpt')
+      .describe(
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses). configs/methods/ holds one config per method with its official view settings.',
+      ),
     clip_weights: z
       .string()
       .min(1)

@@ -5,6 +5,7 @@ import { LOSSES } from '../losses/registry.js';
 import type { LossContext, LossFn } from '../losses/types.js';
 import { clipLogits } from '../model/logits.js';
 import { AdamW } from './adamw.js';
+import type { SampleTuner } from './methods/types.js';
 
 /**
  * The seed's per-sample TPT step (test_time_adapt_eval's loop body plus test_time_tuning), as a function of
@@ -59,7 +60,7 @@ export interface TunerSettings {
 /** AdamW as the seed builds it: `torch.optim.AdamW(params, lr)`, every other argument torch's default. */
 export const SEED_ADAMW = { betas: [0.9, 0.999] as const, eps: 1e-8, weight_decay: 0.01 };
 
-export class TestTimeTuner {
+export class TestTimeTuner implements SampleTuner {
   private readonly optimizer: AdamW;
   private readonly lossFn: LossFn;
   /** The context being tuned (host): the initial one at the start of every sample, the tuned one after it. */
@@ -82,6 +83,10 @@ export class TestTimeTuner {
   baseTextFeatures(): Promise<Float32Array> {
     this.baseText ??= this.towers.textFeatures(this.towers.initialCtx);
     return this.baseText;
+  }
+
+  async prepare(): Promise<void> {
+    await this.baseTextFeatures();
   }
 
   /** Runs the whole per-sample procedure; tfjs tensors it creates are all released before it returns. */
