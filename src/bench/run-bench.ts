@@ -11,11 +11,11 @@ import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
 import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds } from '../tta/engine.js';
 import { promptSetupFor } from '../tta/model-loader.js';
+import { assertMethodCanRun } from '../tta/methods/names.js';
 import { startSampleProcessor, type MethodProcessor } from '../tta/sample-processor.js';
 import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
@@ -110,7 +110,7 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
     },
     'bench settings',
   );
-  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
+  assertMethodCanRun(config, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
   return config;
 }
 

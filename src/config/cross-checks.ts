@@ -1,7 +1,6 @@
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
 import type { LossContext } from '../losses/types.js';
-import { assertMethodConfig } from '../tta/methods/names.js';
+import { assertMethodCanRun, assertMethodConfig } from '../tta/methods/names.js';
 import { defaultConfig, type TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
 
@@ -43,5 +42,5 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   assertMethodConfig(config, defaultConfig());
-  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
+  assertMethodCanRun(config, lossContextOf(config), viewCountFor(config));
 }

@@ -110,8 +110,44 @@ export const configSchema = z
       .enum(METHOD_NAMES)
       .default('tpt')
       .describe(
-        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses). configs/methods/ holds one config per method with its official view settings.',
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views). configs/methods/ holds one config per method with its official view settings.',
       ),
+    ctpt_lambda: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('c-tpt: the weight λ of the ATFD term (loss − λ·ATFD). null: the official value, 20 on the ImageNet sets and 50 on fine-grained sets.'),
+    rtpt_top_k: integer()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("r-tpt: each view's reliability is the mean cosine similarity to its k most similar other views. null: the official 20."),
+    rtpt_temperature: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('r-tpt: temperature of the softmax that turns reliabilities into ensemble weights. null: the official 0.01.'),
+    zero_gamma: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .nullable()
+      .default(null)
+      .describe("zero: fraction of views (lowest entropy, int(V·γ)) whose argmax votes decide. null: the official code's 0.3 (the paper's 0.1)."),
+    mta_lambda_q: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the affinity (quadratic) term in the inlierness update. null: the official 4.'),
+    mta_lambda_y: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the entropic term (the inlierness softmax temperature). null: the official 0.2.'),
     clip_weights: z
       .string()
       .min(1)

@@ -10,8 +10,7 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
-import { methodLabel } from './methods/names.js';
+import { assertMethodCanRun, methodLabel } from './methods/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
@@ -118,7 +117,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   // image_size null (the default) is the weights' input resolution; loadModelInputs refused any other size.
   const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
   // The augmenter's actual view count (the config check used the formula).
-  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
+  assertMethodCanRun(config, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });

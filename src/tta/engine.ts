@@ -55,6 +55,11 @@ export interface TunerSettings {
   lossContext: LossContext;
   learningRate: number;
   ttaSteps: number;
+  /**
+   * A term of the text features alone added to the loss in every step (C-TPT's −λ·ATFD); its gradient
+   * joins the loss's in dL/d(text features), which the towers carry back to the context. Absent for TPT.
+   */
+  textTerm?: (textFeatures: tf.Tensor2D) => tf.Scalar;
 }
 
 /** AdamW as the seed builds it: `torch.optim.AdamW(params, lr)`, every other argument torch's default. */
@@ -147,7 +152,11 @@ export class TestTimeTuner implements SampleTuner {
     let loss = Number.NaN;
     const lossGradient = (text: Float32Array): Float32Array =>
       tf.tidy(() => {
-        const lossOf = (t: tf.Tensor2D) => this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+        const { textTerm } = this.settings;
+        const lossOf = (t: tf.Tensor2D) => {
+          const loss = this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+          return textTerm === undefined ? loss : tf.add(loss, textTerm(t));
+        };
         const { value, grad } = tf.valueAndGrad(lossOf)(tf.tensor2d(text, [numClasses, embedDim]));
         loss = value.dataSync()[0]!;
         return new Float32Array(grad.dataSync());

@@ -1,4 +1,6 @@
 import { TptError } from '../../errors.js';
+import { assertLossConfig, type LossName } from '../../losses/names.js';
+import type { LossContext } from '../../losses/types.js';
 
 /**
  * The test-time adaptation methods as configuration sees them (config `method`): what each needs, which
@@ -57,7 +59,12 @@ export interface MethodSpec {
   tunesPrompt: boolean;
   hyperparameters: readonly MethodHyperparameter[];
   source: MethodSource;
+  /** Why the method cannot run with this config and view count (and what to change), or undefined. */
+  validateViews?: (config: MethodCheckConfig, viewCount: number) => string | undefined;
 }
+
+/** The config values the methods' checks read (a structural subset of TptConfig; names.ts loads no schema). */
+export type MethodCheckConfig = { method: MethodName; dataset: string; selection_p_all: number } & Partial<Record<MethodHyperparameterKey, number | null>>;
 
 /** Every method hyperparameter key of the config schema (nullable, default null = the method's official value). */
 export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y'] as const;
@@ -85,6 +92,77 @@ export const METHOD_SPECS = {
     tunesPrompt: true,
     hyperparameters: [],
     source: { repo: 'azshue/TPT', commit: '63ecbace79694205d7884e63fdc3137a200f0b0e', file: 'tpt_classification.py', fn: 'test_time_tuning' },
+  },
+  'c-tpt': {
+    title: 'C-TPT',
+    description: 'C-TPT (Yoon et al., ICLR 2024): the loss minus λ·ATFD, the spread of the prompt\'s L2-normalised text features; score view 0',
+    kind: 'episodic',
+    textGradient: true,
+    views: 'config',
+    usesLoss: true,
+    tunesPrompt: true,
+    hyperparameters: [
+      {
+        key: 'ctpt_lambda',
+        officialDefault: ({ dataset }) => (isImagenetFamily(dataset) ? 20 : 50),
+        defaultText: '20 on the ImageNet sets, 50 on the fine-grained sets (scripts/test_tpt_ctpt_{ds,fg}.sh)',
+      },
+    ],
+    source: { repo: 'hee-suk-yoon/C-TPT', commit: '085e6c2e3d2da647ca42dcef163e0cbd4bf30a67', file: 'tpt_classification.py', fn: 'test_time_tuning (run_type tpt_ctpt)' },
+  },
+  'r-tpt': {
+    title: 'R-TPT',
+    description:
+      'R-TPT (Sheng et al., CVPR 2025): tune on the mean per-view entropy of the confident views, score with the reliability-weighted ensemble of all views',
+    kind: 'episodic',
+    textGradient: true,
+    views: 'config',
+    usesLoss: false,
+    tunesPrompt: true,
+    hyperparameters: [
+      { key: 'rtpt_top_k', officialDefault: constant(20), defaultText: '20 (rtpt.py::get_top_sim)' },
+      { key: 'rtpt_temperature', officialDefault: constant(0.01), defaultText: '0.01 (rtpt.py::test_time_adapt_eval)' },
+    ],
+    source: { repo: 'TomSheng21/R-TPT', commit: 'e085f134eb299083ccc97327b316272fc40393b8', file: 'rtpt.py', fn: 'test_time_tuning, get_top_sim, test_time_adapt_eval' },
+    validateViews: (config, viewCount) => {
+      const kept = Math.trunc(viewCount * config.selection_p_all);
+      if (kept < 1) return `its loss keeps int(${viewCount}·selection_p_all ${config.selection_p_all}) = 0 views; raise selection_p_all or n_aug`;
+      const topK = hyperparameterValue(config, 'rtpt_top_k');
+      if (viewCount - 1 < topK) return `its reliability score averages each view's ${topK} nearest other views, but there are ${viewCount - 1}; raise n_aug or lower rtpt_top_k`;
+      return undefined;
+    },
+  },
+  zero: {
+    title: 'Zero',
+    description: 'Zero (Farina et al., NeurIPS 2024): no gradient; the argmax votes of the γ most confident views (ties go to the next confident view)',
+    kind: 'episodic',
+    textGradient: false,
+    views: 'crop-flip',
+    usesLoss: false,
+    tunesPrompt: false,
+    hyperparameters: [{ key: 'zero_gamma', officialDefault: constant(0.3), defaultText: '0.3 (ttas/zero.py::Zero.set_hyperparams since 2024-10-07; the paper: 0.1)' }],
+    source: { repo: 'FarinaMatteo/zero', commit: 'c609f7c27bd83a9c898c5bb0256f8272e4d973e3', file: 'ttas/zero.py, utils/tools.py', fn: 'Zero.zero, greedy_break' },
+    validateViews: (config, viewCount) => {
+      const gamma = hyperparameterValue(config, 'zero_gamma');
+      if (Math.trunc(viewCount * gamma) < 1) return `it keeps int(${viewCount}·zero_gamma ${gamma}) = 0 views; raise zero_gamma or n_aug`;
+      return undefined;
+    },
+  },
+  mta: {
+    title: 'MTA',
+    description: 'MTA (Zanella & Ben Ayed, CVPR 2024): no gradient; the inlierness-weighted MeanShift mode of the views\' features, scored against the text',
+    kind: 'episodic',
+    textGradient: false,
+    views: 'crop-flip',
+    usesLoss: false,
+    tunesPrompt: false,
+    hyperparameters: [
+      { key: 'mta_lambda_q', officialDefault: constant(4), defaultText: '4 (main.py --lambda_q)' },
+      { key: 'mta_lambda_y', officialDefault: constant(0.2), defaultText: '0.2 (main.py --lambda_y)' },
+    ],
+    source: { repo: 'MaxZanella/MTA', commit: 'cafafdfa2918d3e9e45eb711f6aed8e3582fcb8d', file: 'mta.py', fn: 'solve_mta' },
+    validateViews: (_config, viewCount) =>
+      Math.trunc(0.3 * (viewCount - 1)) < 1 ? `its bandwidths average the int(0.3·(${viewCount}−1)) = 0 nearest views; use at least 5 views (n_aug ≥ 4)` : undefined,
   },
 } as const satisfies Record<string, MethodSpec>;
 
@@ -140,6 +218,33 @@ export function methodKeyProblems(
     if (config.augmix) lines.push(`config: augmix: method ${config.method} uses random crops with flips and never AugMix; set augmix false`);
   }
   return lines;
+}
+
+/**
+ * Throws a TptError (CONFIG_INVALID) when the method cannot run with this many views per sample. Methods that
+ * tune on the configured loss check the loss instead (`assertLossConfig`, which the callers run for them).
+ */
+export function assertMethodViews(config: MethodCheckConfig, viewCount: number): void {
+  const problem = (METHOD_SPECS[config.method] as MethodSpec).validateViews?.(config, viewCount);
+  if (problem !== undefined) {
+    throw new TptError('CONFIG_INVALID', `config: method ${config.method} cannot run with ${viewCount} views per image: ${problem}`, {
+      hint: `See configs/methods/${config.method}.json for the method's official view settings.`,
+    });
+  }
+}
+
+/**
+ * The one view-count check of a run, a config check and `tpt bench`: the configured loss where the method
+ * tunes on it, then the method's own needs.
+ */
+export function assertMethodCanRun(
+  config: MethodCheckConfig & { loss: LossName },
+  lossContext: LossContext,
+  viewCount: number,
+  options: { hint?: string } = {},
+): void {
+  if ((METHOD_SPECS[config.method] as MethodSpec).usesLoss) assertLossConfig(config.loss, lossContext, viewCount, options);
+  assertMethodViews(config, viewCount);
 }
 
 /** Throws a TptError (CONFIG_INVALID) listing every key the method cannot use. */

@@ -1,7 +1,11 @@
 import type { TptConfig } from '../../config/schema.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import type { MethodName } from './names.js';
+import { ctptMethod } from './ctpt.js';
+import { mtaMethod } from './mta.js';
+import { rtptMethod } from './rtpt.js';
 import { tptMethod } from './tpt.js';
+import { zeroMethod } from './zero.js';
 import type { MethodEntry, SampleTuner } from './types.js';
 
 export type { MethodEntry, SampleTuner } from './types.js';
@@ -13,6 +17,10 @@ export { METHOD_NAMES, METHOD_SPECS, isMethodName, type MethodName, type MethodS
  */
 export const METHODS: Record<MethodName, MethodEntry> = {
   tpt: tptMethod,
+  'c-tpt': ctptMethod,
+  'r-tpt': rtptMethod,
+  zero: zeroMethod,
+  mta: mtaMethod,
 };
 
 /** The config's method over these towers: the one place a run, a worker thread and `tpt bench` get their per-sample tuner. */
