@@ -15,21 +15,24 @@ import { datasetClassnames, type DatasetName } from '../data/datasets/registry.j
 import { loadTokenizer } from '../model/tokenizer.js';
 import type { PhaseSeconds } from '../tta/engine.js';
 import { promptSetupFor } from '../tta/model-loader.js';
-import { assertMethodCanRun } from '../tta/methods/names.js';
+import { assertMethodCanRun, type MethodName } from '../tta/methods/names.js';
 import { startSampleProcessor, type MethodProcessor } from '../tta/sample-processor.js';
 import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { benchArchSize, buildBenchWeights } from './bench-model.js';
 
 /**
- * `tpt bench`'s core: the complete per-sample loop of `tpt run` (decode → AugmenterTPT views → base logits →
- * one AdamW step of defaultTPT over all views → TPT logits) on a random-weight model of a real architecture
+ * `tpt bench`'s core: the complete per-sample loop of `tpt run` (decode → AugmenterTPT views → the method's
+ * per-sample tuner, by default TPT: base logits → one AdamW step of defaultTPT over all views → TPT logits),
+ * built by the run's own processor builder (src/tta/sample-processor.ts), on a random-weight model of a real architecture
  * and synthetic photo-sized JPEGs, with the same prefetching and the same worker threads as a run. Nothing
  * is read from or written to disk.
  */
 
 export interface BenchOptions {
   arch: string;
+  /** The test-time adaptation method (default tpt), with its official hyperparameters. */
+  method?: MethodName;
   /** Views per sample (view 0 + views − 1 augmented ones). */
   views: number;
   /** Class prompts: the first N class names of `dataset`. */
@@ -84,6 +87,7 @@ export interface BenchResult {
   /** Engines `auto` passed over, each with its reason (empty for an explicit choice). */
   passed_over: string[];
   workers: number;
+  method: MethodName;
   arch: string;
   views: number;
   classes: number;
@@ -92,12 +96,17 @@ export interface BenchResult {
   node: string;
 }
 
-/** The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT, 1 step). */
-export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed'>, backend: string): TptConfig {
+/**
+ * The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT,
+ * 1 step) under the chosen method with its official hyperparameters. AugMix stays off for every method: it is
+ * view making, not model work, and this compares the methods' model costs on the same views.
+ */
+export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed' | 'method'>, backend: string): TptConfig {
   const size = benchArchSize(options.arch);
   const config = parseConfig(
     {
       coop_weight_path: '',
+      method: options.method ?? 'tpt',
       augmenter: 'AugmenterTPT',
       n_aug: options.views - 1,
       augmix: false,
@@ -228,6 +237,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       engine: engineRecord(engine.info),
       passed_over: engine.fallbacks,
       workers: processor.concurrency,
+      method: config.method,
       arch: options.arch,
       views: options.views,
       classes: options.classes,
