@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
@@ -151,6 +152,17 @@ describe('the registry and the config', () => {
     expect(errorOf(() => loadConfig(undefined, ['method=mta', 'augmix=false', 'n_aug=3'])).message).toMatch(/use at least 5 views/);
     expect(errorOf(() => loadConfig(undefined, ['method=zero', 'zero_gamma=1'])).message).toMatch(/^config: zero_gamma: expected a number/);
     expect(errorOf(() => loadConfig(undefined, ['method=sgd'])).message).toMatch(/^config: method: expected one of "tpt", "c-tpt", "r-tpt", "zero", "mta"/);
+  });
+
+  it('configs/methods/ holds one config per method with its official views, each accepted as it is', () => {
+    expect(readdirSync('configs/methods').sort()).toEqual(METHOD_NAMES.map((m) => `${m}.json`).sort());
+    for (const name of METHOD_NAMES) {
+      const config = loadConfig(`configs/methods/${name}.json`, []);
+      expect(config.method).toBe(name);
+      expect([config.n_aug, config.augmenter, config.ctx_init, config.coop_weight_path]).toEqual([63, 'AugmenterTPT', 'a_photo_of_a', '']);
+      // AugMix only where the official code turns it on for ImageNet-A: C-TPT's --I_augmix (severity 1)
+      expect(config.augmix, name).toBe(name === 'c-tpt');
+    }
   });
 
   it('names the method and its values in the banner', () => {
