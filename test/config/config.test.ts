@@ -18,7 +18,8 @@ const SEED_DEFAULT_ARGS = {
 };
 
 const ADDED_DEFAULTS = {
-  method: 'tpt', clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
+  method: 'tpt', ctpt_lambda: null, rtpt_top_k: null, rtpt_temperature: null, zero_gamma: null, mta_lambda_q: null, mta_lambda_y: null,
+  clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
   save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: null, shard: null,
 };
 
