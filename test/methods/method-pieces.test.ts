@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend.js';
 import { loadConfig } from '../../src/config/load.js';
+import { configToHparams } from '../../src/metrics/hparams.js';
 import { TptError } from '../../src/errors.js';
 import { atfd } from '../../src/tta/methods/ctpt.js';
 import type { FeatureInputs } from '../../src/tta/methods/feature-tuner.js';
@@ -165,8 +166,9 @@ describe('the registry and the config', () => {
     }
   });
 
-  it('names the method and its values in the banner', () => {
+  it('names the method and its values in the banner and the HParams session', () => {
     const config = loadConfig(undefined, ['method=zero', 'augmix=false']);
+    expect(configToHparams(config)).toMatchObject({ method: 'zero', zero_gamma: 'None' });
     expect(methodLabel(config)).toBe('zero (Zero; zero_gamma 0.3 (official), no gradient)');
     expect(methodLabel(loadConfig(undefined, []))).toBe('tpt (TPT; loss defaultTPT, 1 step at lr 0.005)');
   });
