@@ -23,4 +23,9 @@ export interface EpisodicMethod extends MethodSpec {
   createTuner(towers: ClipTowers, config: TptConfig): SampleTuner;
 }
 
+/**
+ * Every registered method. An online method (spec kind 'online') joins this union with its own entry: its
+ * tuner keeps run-level state, updated after each sample in stream order, saved with each finished sample and
+ * restored at resume; startSampleProcessor (../sample-processor.ts) runs any non-episodic method in one thread.
+ */
 export type MethodEntry = EpisodicMethod;
