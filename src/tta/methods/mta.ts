@@ -10,7 +10,8 @@
  *   mode updates mode = normalize(Σ_j density_j(mode)·y_j·f_j / Σ_j density_j(mode)·y_j), stopping once
  *   ‖Δmode‖ < 1e-6 (max_iter = 5 and th = 1e-6 for all three loops, as in the code);
  * - output = logit_scale · mode·Tᵀ.
- * λ_q = 4, λ_y = 0.2 (main.py). No gradient; everything here is float64 host arithmetic on [V, E] features.
+ * λ_q = 4, λ_y = 0.2 (main.py). No gradient; everything here is float64 host arithmetic on [V, E] features
+ * (the official forward runs under CUDA autocast, so its features are fp16; `tpt` is fp32 throughout).
  */
 import type { TptConfig } from '../../config/schema.js';
 import type { ClipTowers } from '../../engine/towers.js';
