@@ -6,9 +6,11 @@ import { formatBench } from '../bench/format-bench.js';
 import { runBench } from '../bench/run-bench.js';
 import { DATASET_NAMES, DEFAULT_DATASET, datasetClassnames, isDatasetName, type DatasetName } from '../data/datasets/registry.js';
 import { TptError } from '../errors.js';
+import { isMethodName, METHOD_NAMES } from '../tta/methods/names.js';
 
 interface BenchCliOptions {
   arch: string;
+  method: string;
   views: string;
   classes?: string;
   dataset?: string;
@@ -31,7 +33,7 @@ function integerOption(name: string, text: string): number {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .summary('time the per-sample TPT loop at real model sizes (random weights, synthetic images)')
+    .summary('time the per-sample loop of a method (default TPT) at real model sizes (random weights, synthetic images)')
     .description(
       "Builds a CLIP of the architecture's exact shapes with seeded random weights (no files needed), tokenizes " +
         "the prompts of a dataset's classes, and runs `tpt run`'s complete per-sample loop on synthetic ~500x375 JPEGs: " +
@@ -39,6 +41,7 @@ export function registerBench(program: Command): void {
         'sample (wall time / samples), where the time goes, peak memory, the backend and the workers.',
     )
     .option('--arch <name>', `architecture: ${BENCH_ARCH_NAMES.join(', ')}`, 'RN50')
+    .option('--method <name>', `test-time adaptation method, with its official hyperparameters: ${METHOD_NAMES.join(', ')}`, 'tpt')
     .option('--views <n>', 'views per sample (1 + n_aug)', '64')
     .option('--classes <n>', `class prompts: the first n classes of --dataset (default: all of them; ${datasetClassnames(DEFAULT_DATASET).length} without --dataset)`)
     .option(
@@ -56,6 +59,7 @@ export function registerBench(program: Command): void {
       'after',
       '\nExamples:\n' +
         '  $ tpt bench --arch RN50 --samples 2 --json\n' +
+        '  $ tpt bench --arch RN50 --backend onnxruntime --method zero --samples 2 --json\n' +
         '  $ tpt bench --workers 1 --samples 2            # one model, preprocessing in the same thread\n' +
         '  $ tpt bench --backend onnxruntime --arch ViT-B/16 --classes 1000 --samples 2\n' +
         `  $ tpt bench --backend onnxruntime --dataset ${DATASET_NAMES.at(-1) ?? DEFAULT_DATASET} --samples 2   # at that set's class count and views\n` +
@@ -67,10 +71,14 @@ export function registerBench(program: Command): void {
       if (!isBackendChoice(opts.backend)) {
         throw new TptError('BENCH_OPTIONS', `--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${opts.backend}"`, { hint: 'Use --backend wasm.' });
       }
+      if (!isMethodName(opts.method)) {
+        throw new TptError('BENCH_OPTIONS', `--method must be one of ${METHOD_NAMES.join(', ')}, got "${opts.method}"`, { hint: 'Use --method zero, for example.' });
+      }
       if (opts.dataset !== undefined && !isDatasetName(opts.dataset)) {
         throw new TptError('BENCH_OPTIONS', `--dataset must be one of ${DATASET_NAMES.join(', ')}, got "${opts.dataset}"`, { hint: `Use one of the registry's datasets, e.g. --dataset ${DEFAULT_DATASET}.` });
       }
       const result = await runBench({
+        method: opts.method,
         ...(opts.dataset !== undefined ? { dataset: opts.dataset as DatasetName } : {}),
         arch: opts.arch,
         views: integerOption('views', opts.views),

@@ -16,6 +16,9 @@ Examples:
   # Patches with overlap, the seed's best patch setting, under a name prefix of your own
   $ tpt run --config configs/best-patch.json --set run_name=try1
 
+  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta: config key method)
+  $ tpt run --config configs/methods/zero.json --set imagenet_a_path=data/imagenet-a
+
   # Stopped, killed, preempted or out of disk? The same command continues after the last finished sample.
   $ tpt run --config configs/baseline.json
   # ... and --fresh throws the earlier results of that config away and starts over.

@@ -1,14 +1,14 @@
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
 import type { LossContext } from '../losses/types.js';
-import type { TptConfig } from './schema.js';
+import { assertMethodCanRun, assertMethodConfig } from '../tta/methods/names.js';
+import { defaultConfig, type TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
 import { DEFAULT_DATASET, getDataset } from '../data/datasets/registry.js';
 
 /**
  * Checks that involve several keys, run before anything is loaded so that a run never dies on its first
  * sample over a setting: the augmenter's view count against the loss's selection (a selection that keeps
- * no view), the patch grid, the shard.
+ * no view), the patch grid, the shard, the keys the chosen method does not use.
  */
 
 /** Views per sample in the augmenters' order: view 0 (the original), then the augmented ones. */
@@ -48,5 +48,6 @@ export function checkConfigConsistency(config: TptConfig): void {
       hint: 'Set split_file to null (it is for the cross-dataset sets, e.g. a split_zhou_*.json).',
     });
   }
-  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
+  assertMethodConfig(config, defaultConfig());
+  assertMethodCanRun(config, lossContextOf(config), viewCountFor(config));
 }

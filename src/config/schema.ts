@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { DATASET_NAMES, DEFAULT_DATASET, datasetChoicesText, getDataset } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
+import { METHOD_NAMES, METHOD_SPECS } from '../tta/methods/names.js';
 
 /**
  * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
@@ -84,7 +85,7 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe(
-        "Apply AugMix to the augmented views. null: the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
+        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
       ),
     severity: integer().min(1).max(10).default(2).describe('AugMix severity (1–10).'),
     num_workers: integer()
@@ -111,6 +112,48 @@ export const configSchema = z
     seed: integer().default(1337).describe('Seed of every random choice: sample order, subset and each sample\'s views.'),
 
     // ---- added by tpt ----
+    method: z
+      .enum(METHOD_NAMES)
+      .default('tpt')
+      .describe(
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views). configs/methods/ holds one config per method with its official view settings.',
+      ),
+    ctpt_lambda: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('c-tpt: the weight λ of the ATFD term (loss − λ·ATFD). null: the official value, 20 on the ImageNet sets and 50 on fine-grained sets.'),
+    rtpt_top_k: integer()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("r-tpt: each view's reliability is the mean cosine similarity to its k most similar other views. null: the official 20."),
+    rtpt_temperature: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('r-tpt: temperature of the softmax that turns reliabilities into ensemble weights. null: the official 0.01.'),
+    zero_gamma: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .nullable()
+      .default(null)
+      .describe("zero: fraction of views (lowest entropy, int(V·γ)) whose argmax votes decide. null: the official code's 0.3 (the paper's 0.1)."),
+    mta_lambda_q: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the affinity (quadratic) term in the inlierness update. null: the official 4.'),
+    mta_lambda_y: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the entropic term (the inlierness softmax temperature). null: the official 0.2.'),
     clip_weights: z
       .string()
       .min(1)
@@ -185,9 +228,13 @@ export type ConfigKey = keyof TptConfig;
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 
-/** Resolves the keys whose null means "the dataset's rule": `augmix` from the dataset's registry entry. */
+/**
+ * Resolves the keys whose null means "the rule": `augmix` is off for a method defined on crop-and-flip views
+ * (Zero, MTA), else the dataset registry entry's rule (TPT's: on for the fine-grained sets).
+ */
 export function resolveConfig(parsed: ParsedConfig): TptConfig {
-  return { ...parsed, augmix: parsed.augmix ?? getDataset(parsed.dataset).augmix };
+  const augmixRule = METHOD_SPECS[parsed.method].views === 'crop-flip' ? false : getDataset(parsed.dataset).augmix;
+  return { ...parsed, augmix: parsed.augmix ?? augmixRule };
 }
 
 /** The schema's defaults as written (`augmix: null`), for the config reference and `--help`. */

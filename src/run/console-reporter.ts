@@ -40,6 +40,7 @@ export function bannerText(info: BannerInfo): string {
       ? `${info.total}; resuming after ${info.alreadyDone} done`
       : `${info.total}${info.shard === null ? '' : ` (shard ${info.shard})`}`;
   const rows: Array<[string, string]> = [
+    ['method', info.method],
     ['seed', String(info.seed)],
     ['backend', info.backend],
     ['weights', info.weights],

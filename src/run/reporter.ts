@@ -12,6 +12,8 @@ export interface BannerInfo {
   alreadyDone: number;
   total: number;
   seed: number;
+  /** The test-time adaptation method and what it runs, e.g. "tpt (loss defaultTPT, 1 step)". */
+  method: string;
   backend: string;
   weights: string;
   arch: string;

@@ -90,7 +90,8 @@ export function runFolderPath(config: TptConfig): { dir: string; name: string } 
 
 /**
  * The result-affecting keys whose values differ between two configs. A key the folder's config.json lacks
- * (written before the key existed, e.g. `split_file`) had its default then.
+ * (written before the key existed, e.g. `split_file` or `method`) had its default then: a folder of an older
+ * version resumes under a config that keeps that default.
  */
 export function differingResultKeys(previous: Record<string, unknown>, current: TptConfig): ConfigKey[] {
   const keys = Object.keys(current) as ConfigKey[];

@@ -139,6 +139,19 @@ describe('openRunFolder', () => {
     expect(() => openRunFolder(config, { backend: 'wasm' })).toThrow(/split_file: "\/elsewhere.json" in the folder, null now/);
   });
 
+  it('resumes a folder whose config.json predates a key (method) while the config keeps its default, not otherwise', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const file = JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8'));
+    delete file.config.method;
+    delete file.config.zero_gamma;
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(file));
+    expect(openRunFolder(config, { backend: 'wasm' }).samples).toHaveLength(1);
+    // another method's run of the same settings names the same folder: refused, never mixed
+    expect(() => openRunFolder({ ...config, method: 'c-tpt' }, { backend: 'wasm' })).toThrow(/method: "tpt" in the folder, "c-tpt" now/);
+  });
+
   it('always starts the scratch folder tmp over', () => {
     const config = tempConfig(['save=false']);
     const first = openRunFolder(config, { backend: 'wasm' });

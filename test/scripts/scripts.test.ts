@@ -10,7 +10,16 @@ import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
 import { writeAircraftTree, writeDtdTree } from '../dataset/split-trees.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/reproduce-tpt-table2.sh', 'scripts/slurm-array.sh', '.ci/run'];
+const SCRIPTS = [
+  'scripts/sweep-overlap.sh',
+  'scripts/sweep-losses.sh',
+  'scripts/reproduce-seed.sh',
+  'scripts/reproduce-tpt-table1.sh',
+  'scripts/reproduce-tpt-table2.sh',
+  'scripts/compare-methods.sh',
+  'scripts/slurm-array.sh',
+  '.ci/run',
+];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -109,6 +118,20 @@ describe('scripts', () => {
     expect(run('scripts/reproduce-tpt-table1.sh', ['--dry-run'], { DATASETS: 'imagenet-c' }).status).toBe(2);
     expect(run('scripts/reproduce-tpt-table1.sh', ['--dry-run'], { METHODS: 'cocoop' }).status).toBe(2);
     expect(run('scripts/reproduce-tpt-table1.sh', ['--help']).stdout).toMatch(/Table 1 \(natural distribution shifts/);
+  });
+
+  it('compare-methods plans one run per method from configs/methods/, on the chosen test set', () => {
+    const { status, stdout } = run('scripts/compare-methods.sh', ['--dry-run', '--dataset', 'imagenet-r', '--dataset-path', '/d/r', '--out-dir', '/tmp/o'], { TPT: 'tpt' });
+    expect(status).toBe(0);
+    const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
+    expect(commands).toEqual(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta'].map(
+        (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
+      ),
+    );
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'tda' }).status).toBe(2);
   });
 
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
@@ -229,6 +252,33 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
       // predictions are indices into the set's own class list
       for (const s of samples) expect(s.tpt.pred).toBeLessThan(getDataset(config.dataset).classes.length);
       expect(config.tta_steps).toBe(/-tpt_/.test(f) ? 1 : 0);
+    }
+  }, 600_000);
+});
+
+describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
+  it('runs the five methods and prints one report row per method', async () => {
+    const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
+    const outDir = join(inputs.root, '..', 'runs');
+    mkdirSync(outDir);
+    // 21 views: R-TPT's reliability needs 20 other views; 2 samples
+    const extra = ['reduced_size=2', 'n_aug=20', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync('scripts/compare-methods.sh', {
+      TPT: `${process.execPath} bin/tpt.js`,
+      CLIP_WEIGHTS: inputs.weightsDir,
+      OUT_DIR: outDir,
+      TPT_EXTRA: extra,
+    }, ['--imagenet-a', inputs.datasetDir]);
+    expect(status, stderr).toBe(0);
+    const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tpt', 'compare-zero']);
+    for (const f of readdirSync(outDir)) {
+      const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
+      expect(f.startsWith(`compare-${config.method}_`)).toBe(true);
+      expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, samples_done: 2 });
     }
   }, 600_000);
 });
