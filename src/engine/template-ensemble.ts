@@ -51,3 +51,12 @@ export async function ensembleTextFeatures(
   }
   return classifier;
 }
+
+/**
+ * The run's zero-shot text classifier [C, E]: the config's template ensemble when the towers carry one
+ * (`templates`), else the text features at the initial context (CoOp's or ctx_init's prompt). Methods that do
+ * not tune a prompt (and TPT's base scores) call this once per run.
+ */
+export function zeroShotTextFeatures(towers: ClipTowers): Promise<Float32Array> {
+  return towers.templatePrompts ? ensembleTextFeatures(towers, towers.templatePrompts) : towers.textFeatures(towers.initialCtx);
+}
