@@ -1,3 +1,4 @@
+import { planTokenPrompts } from '../model/prompt-plan.js';
 import type { TemplatePrompts } from '../model/template-prompts.js';
 import type { ClipTowers } from './towers.js';
 
@@ -17,7 +18,7 @@ export const DEFAULT_ENSEMBLE_CHUNK = 1000;
  * `chunk` classes per call, so memory stays bounded (80 × 1000 prompts on ImageNet).
  *
  * The sum over templates is kept in float64 and the mean normalised in float64 (PyTorch's float32 mean
- * differs from it by rounding only).
+ * differs from it by rounding only, whatever the order of the templates).
  */
 export async function ensembleTextFeatures(
   towers: Pick<ClipTowers, 'embedDim' | 'encodeTokenPrompts'>,
@@ -27,15 +28,23 @@ export async function ensembleTextFeatures(
   const e = towers.embedDim;
   const c = prompts.numClasses;
   const chunk = Math.max(1, options.chunk ?? DEFAULT_ENSEMBLE_CHUNK);
-  const sum = new Float64Array(c * e);
+  // One text-tower call per template and chunk of classes, taken in the order of their plans' shapes: calls of
+  // one shape then follow each other, so an engine whose graphs are built per shape (onnxruntime) builds one
+  // graph per shape, not per template (8 shapes among CLIP's 80 templates over ImageNet's or ImageNet-A's names).
+  const calls: { t: number; from: number; to: number; shape: string }[] = [];
   for (let t = 0; t < prompts.numTemplates; t++) {
     for (let from = 0; from < c; from += chunk) {
       const to = Math.min(c, from + chunk);
-      const features = await towers.encodeTokenPrompts(prompts.tokens(t, from, to)); // [to − from, E], each row unit length
-      if (features.length !== (to - from) * e) throw new Error(`encodeTokenPrompts returned ${features.length} values for ${to - from} prompts of ${e}`);
-      const offset = from * e;
-      for (let i = 0; i < features.length; i++) sum[offset + i]! += features[i]!;
+      calls.push({ t, from, to, shape: planShape(prompts.tokens(t, from, to)) });
     }
+  }
+  calls.sort((a, b) => (a.shape < b.shape ? -1 : a.shape > b.shape ? 1 : a.t - b.t || a.from - b.from));
+  const sum = new Float64Array(c * e);
+  for (const { t, from, to } of calls) {
+    const features = await towers.encodeTokenPrompts(prompts.tokens(t, from, to)); // [to − from, E], each row unit length
+    if (features.length !== (to - from) * e) throw new Error(`encodeTokenPrompts returned ${features.length} values for ${to - from} prompts of ${e}`);
+    const offset = from * e;
+    for (let i = 0; i < features.length; i++) sum[offset + i]! += features[i]!;
   }
   const classifier = new Float32Array(c * e);
   const templates = prompts.numTemplates;
@@ -50,6 +59,12 @@ export async function ensembleTextFeatures(
     for (let j = 0; j < e; j++) classifier[k * e + j] = sum[k * e + j]! / norm;
   }
   return classifier;
+}
+
+/** The shape of the prompts' plan (shared prefix, and each group's prompt count and length): what a graph is built for. */
+function planShape(tokens: readonly Int32Array[]): string {
+  const { plan } = planTokenPrompts(tokens);
+  return JSON.stringify([plan.prefixLength, plan.groups.map((g) => [g.classes.length, g.length])]);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { PromptTokenizer } from './prompt-setup.js';
  * The host half of a prompt-template ensemble: every template of a set filled with every class name, as
  * `clip.tokenize` rows (SOT, ids, EOT, zeros; no learnable context). Class names get the seed's and TDA's
  * `classname.replace('_', ' ')`. Templates are tokenised when first asked for (80 × 1000 prompts on
- * ImageNet), and a prompt too long for the context is refused with PROMPT_TOO_LONG, as clip.tokenize refuses it.
+ * ImageNet) and kept, and a prompt too long for the context is refused with PROMPT_TOO_LONG, as clip.tokenize refuses it.
  */
 export class TemplatePrompts {
   readonly classnames: readonly string[];
@@ -38,9 +38,8 @@ export class TemplatePrompts {
   tokens(t: number, from = 0, to = this.numClasses): Int32Array[] {
     let rows = this.cache.get(t);
     if (!rows) {
+      // Kept: the ensemble plans every template before it encodes any (80 × 1000 prompts hold 25 MB of ids).
       rows = this.texts(t).map((text) => this.tokenizer.tokenize(text, this.contextLength));
-      // Only the latest template is kept: an ensemble reads templates in order, each once per chunk of classes.
-      this.cache.clear();
       this.cache.set(t, rows);
     }
     return rows.slice(from, to);
