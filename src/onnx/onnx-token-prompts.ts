@@ -15,6 +15,8 @@ import { buildTextForward, groupInput, TextWeights, type TextGraphLayout } from 
 export class OnnxTokenPrompts {
   private cached: { key: string; session: OrtSession } | undefined;
   private released = false;
+  /** How many graphs (sessions) have been built; tests read it. */
+  graphsBuilt = 0;
 
   private constructor(
     private readonly ort: Ort,
@@ -75,6 +77,7 @@ export class OnnxTokenPrompts {
     this.cached = undefined;
     await previous?.session.release(); // one graph's weights at a time
     const session = await createSession(buildTextForward(this.weights, layout, { trace: false }).toBytes(), this.options);
+    this.graphsBuilt++;
     this.cached = { key, session };
     return session;
   }

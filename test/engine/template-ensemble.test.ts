@@ -8,7 +8,10 @@ import { ensembleTextFeatures } from '../../src/engine/template-ensemble.js';
 import { TfjsClipTowers } from '../../src/engine/tfjs-towers.js';
 import type { ClipTowers } from '../../src/engine/towers.js';
 import { createPromptSetup, type PromptSetup } from '../../src/model/prompt-setup.js';
+import { planTokenPrompts } from '../../src/model/prompt-plan.js';
 import { loadTokenizer, type ClipTokenizer } from '../../src/model/tokenizer.js';
+import { textArchOf } from '../../src/onnx/onnx-text-tower.js';
+import { OnnxTokenPrompts } from '../../src/onnx/onnx-token-prompts.js';
 import { loadClipWeights, type ClipWeights } from '../../src/weights/load.js';
 import { TestTimeTuner } from '../../src/tta/engine.js';
 import { MODEL_FIXTURES, TINY_CLIP, maxAbs, maxAbsDiff, readNpy } from '../model/helpers.js';
@@ -116,6 +119,28 @@ describe.each(['tfjs', 'onnxruntime'] as const)('template ensemble on %s against
       expect(maxAbsDiff(whole, await ensembleTextFeatures(fast, prompts, { chunk: 5 }))).toBeLessThan(1e-6);
       const tokens = prompts.tokens(4);
       expect(maxAbsDiff(await fast.encodeTokenPrompts(tokens), await plain.encodeTokenPrompts(tokens))).toBeLessThan(1e-6);
+    }
+  });
+});
+
+describe('the ensemble on onnxruntime', () => {
+  it('builds one graph per plan shape, not per template (calls of one shape run together)', async () => {
+    const weights = weightsOf.rn!;
+    const prompts = setupFor('rn', 'clip-80').templatePrompts!;
+    const shapes = new Set(
+      Array.from({ length: prompts.numTemplates }, (_, t) => {
+        const { plan } = planTokenPrompts(prompts.tokens(t));
+        return JSON.stringify([plan.prefixLength, plan.groups.map((g) => [g.classes.length, g.length])]);
+      }),
+    );
+    const encoder = await OnnxTokenPrompts.create(weights.stateDict, textArchOf(weights.arch), { threads: 1 });
+    try {
+      const classifier = await ensembleTextFeatures({ embedDim: weights.arch.embedDim, encodeTokenPrompts: (t) => encoder.encode(t) }, prompts);
+      expect(shapes.size).toBeLessThan(prompts.numTemplates / 4);
+      expect(encoder.graphsBuilt).toBe(shapes.size);
+      expect(maxAbsDiff(classifier, readNpy(join(FIXTURES, 'rn.clip-80.text.npy')).data)).toBeLessThan(TOLERANCE);
+    } finally {
+      await encoder.dispose();
     }
   });
 });
