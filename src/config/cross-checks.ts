@@ -36,6 +36,11 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   if (config.shard !== null) parseShard(config.shard);
+  if (config.shard !== null && METHOD_SPECS[config.method].kind === 'online' && config.online_shards !== 'independent') {
+    throw new TptError('CONFIG_INVALID', `config: shard: ${config.method} is online (its state carries across the stream), so shard ${config.shard} would adapt on its own slice and change the results`, {
+      hint: "Run the whole stream in one process (shard null), or set online_shards to 'independent' to accept per-shard adaptation (summary.json records it).",
+    });
+  }
   const spec = getDataset(config.dataset);
   if (spec.pathKey === 'dataset_path' && config.dataset_path === null) {
     // imagenet_a_path names the seed's dataset's folder, never this one's

@@ -86,7 +86,7 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe(
-        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
+        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), on for tda (TDA's AugMix views), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
       ),
     severity: integer().min(1).max(10).default(2).describe('AugMix severity (1–10).'),
     num_workers: integer()
@@ -117,7 +117,7 @@ export const configSchema = z
       .enum(METHOD_NAMES)
       .default('tpt')
       .describe(
-        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views). configs/methods/ holds one config per method with its official view settings.',
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views), tda (online: no gradient, caches of confident test features carried across the stream in order). configs/methods/ holds one config per method with its official view settings.',
       ),
     ctpt_lambda: z
       .number()
@@ -155,6 +155,22 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe('mta: weight of the entropic term (the inlierness softmax temperature). null: the official 0.2.'),
+    tda_alpha: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda: weight α of the positive cache's logits. null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 2, ImageNet's for a set without a file)."),
+    tda_beta: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda: sharpness β of the positive cache's affinities exp(−β(1 − f·k)). null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 5)."),
+    online_shards: z
+      .enum(['refuse', 'independent'])
+      .default('refuse')
+      .describe("An online method (tda) with `shard`: refuse (the default: each shard would adapt on its own slice, which changes results) or independent (accept that; summary.json records it)."),
     clip_weights: z
       .string()
       .min(1)
@@ -238,10 +254,12 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 
 /**
  * Resolves the keys whose null means "the rule": `augmix` is off for a method defined on crop-and-flip views
- * (Zero, MTA), else the dataset registry entry's rule (TPT's: on for the fine-grained sets).
+ * (Zero, MTA), on for TDA (AugMix wherever it uses more than one view), else the dataset registry entry's rule
+ * (TPT's: on for the fine-grained sets).
  */
 export function resolveConfig(parsed: ParsedConfig): TptConfig {
-  const augmixRule = METHOD_SPECS[parsed.method].views === 'crop-flip' ? false : getDataset(parsed.dataset).augmix;
+  const views = METHOD_SPECS[parsed.method].views;
+  const augmixRule = views === 'crop-flip' ? false : views === 'tda' ? true : getDataset(parsed.dataset).augmix;
   return { ...parsed, augmix: parsed.augmix ?? augmixRule };
 }
 

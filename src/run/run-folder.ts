@@ -22,6 +22,9 @@ export const RUN_FILES = {
   skipped: 'skipped.jsonl',
   summary: 'summary.json',
   log: 'log.jsonl',
+  /** An online method's state after an even / odd number of sample lines (src/tta/online-state.ts). */
+  onlineStateEven: 'online-state.even.json',
+  onlineStateOdd: 'online-state.odd.json',
 } as const;
 
 const EVENT_FILE_MARKER = 'tfevents';

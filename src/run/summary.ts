@@ -36,6 +36,12 @@ export interface RunSummary {
   engine?: EngineRecord;
   workers: number;
   updated: string;
+  /** Only for an online method (its state carries across the stream): true. */
+  online?: true;
+  /** Online only: sha256 of the stream order (the sample files in the order processed, from seed and dataset_shuffle). */
+  stream_order_sha256?: string;
+  /** Online only, with a shard: 'independent' (this shard adapted on its own slice). */
+  online_shards?: 'independent';
   /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
   interrupted_by?: string;
 }
@@ -59,6 +65,13 @@ export interface SummaryContext {
   classnames?: readonly string[];
   /** The signal that stopped the run, if one did. */
   interruptedBy?: string;
+  /** An online method's stream: its order's hash, and whether shards adapted independently. */
+  online?: OnlineStream;
+}
+
+export interface OnlineStream {
+  orderSha256: string;
+  independentShard: boolean;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -83,6 +96,9 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     ...(context.engine ? { engine: context.engine } : {}),
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
+    ...(context.online
+      ? { online: true as const, stream_order_sha256: context.online.orderSha256, ...(context.online.independentShard ? { online_shards: 'independent' as const } : {}) }
+      : {}),
     ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
   };
 }

@@ -11,16 +11,19 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertMethodCanRun, methodLabel } from './methods/names.js';
+import { assertMethodCanRun, METHOD_SPECS, methodLabel } from './methods/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
-import { summarizeRecords, type RunSummary } from '../run/summary.js';
+import { summarizeRecords, type OnlineStream, type RunSummary } from '../run/summary.js';
+import { createHash } from 'node:crypto';
+import type { PlannedSample } from './view-prefetch.js';
 import { loadModelInputs, type ModelInputs } from './model-loader.js';
 import { startSampleProcessor } from './sample-processor.js';
+import { OnlineStateStore } from './online-state.js';
 import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
@@ -112,6 +115,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const engine = await selectEngine(config.backend);
   const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset, splitFile: config.split_file });
   const plan = planSamples(dataset.samples, config);
+  const online = onlineStream(config, plan);
   // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
   // files are touched, and the banner reads the architecture from here.
   const inputs = await loadModelInputs(config);
@@ -137,6 +141,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
+        ...(online ? { online } : {}),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -144,6 +149,9 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
 
     // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
+    // An online method continues from the state its saved lines reflect (online-state.ts).
+    const onlineStore = processor.onlineState ? new OnlineStateStore(folder.dir, config.method, processor.onlineState) : undefined;
+    onlineStore?.restore(folder.samples.length);
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -169,6 +177,8 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         log,
         reporter,
         signal: stop,
+        ...(onlineStore ? { onlineStore } : {}),
+        ...(online ? { online } : {}),
         onSampleSaved: () => {
           saved.samples = (saved.samples ?? 0) + 1;
         },
@@ -267,6 +277,17 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   } finally {
     await processor?.close();
   }
+}
+
+/**
+ * An online method's stream: the hash of its order (the files as processed; seed and dataset_shuffle decide
+ * it) and whether this shard adapted on its own slice. Undefined for an episodic method.
+ */
+export function onlineStream(config: TptConfig, plan: readonly PlannedSample[]): OnlineStream | undefined {
+  if (METHOD_SPECS[config.method].kind !== 'online') return undefined;
+  const hash = createHash('sha256');
+  for (const sample of plan) hash.update(`${sample.file}\n`);
+  return { orderSha256: hash.digest('hex'), independentShard: config.shard !== null };
 }
 
 /** What stopped the run, for summary.json's interrupted_by: the signal's name the CLI aborts with. */

@@ -12,8 +12,10 @@ import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
-import { buildRunSummary, totalsOfRecords, type RunSummary } from '../run/summary.js';
+import { buildRunSummary, totalsOfRecords, type OnlineStream, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
+import type { OnlineState } from './methods/types.js';
+import type { OnlineStateStore } from './online-state.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
 
 /**
@@ -30,6 +32,8 @@ export interface SampleProcessor {
   readonly concurrency: number;
   process(views: SampleViews, sample: PlannedSample): Promise<TuningOutcome>;
   close(): Promise<void>;
+  /** An online method's state (concurrency 1): saved with each finished sample, restored at resume. */
+  readonly onlineState?: OnlineState;
 }
 
 type Finished =
@@ -51,6 +55,10 @@ export interface SessionInputs {
   signal: AbortSignal | undefined;
   /** Called once a sample's line is whole in samples.jsonl (the count a failure message reports). */
   onSampleSaved?: () => void;
+  /** An online method's state store: the state after each sample is saved before its line (online-state.ts). */
+  onlineStore?: OnlineStateStore;
+  /** An online method's stream (summary.json's online, stream_order_sha256, online_shards). */
+  online?: OnlineStream;
   stopAfter: number | undefined;
   summaryEverySeconds: number;
 }
@@ -68,6 +76,7 @@ export class RunSession {
   /** Set when a sample line failed after the tracker had counted it (a full disk). */
   private trackerAhead = false;
   private readonly previousElapsed: number;
+  private samplesSaved: number;
 
   constructor(private readonly inputs: SessionInputs) {
     const { config, folder } = inputs;
@@ -84,6 +93,7 @@ export class RunSession {
     this.samplesOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.samples));
     this.skippedOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.skipped));
     this.skippedCount = folder.skipped.length;
+    this.samplesSaved = folder.samples.length;
     this.previousElapsed = folder.previousSummary?.elapsed_seconds ?? 0;
     this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
   }
@@ -102,6 +112,7 @@ export class RunSession {
       backend: this.inputs.backend,
       ...(this.inputs.engine ? { engine: this.inputs.engine } : {}),
       workers: this.inputs.processor.concurrency,
+      ...(this.inputs.online ? { online: this.inputs.online } : {}),
     });
   }
 
@@ -231,7 +242,9 @@ export class RunSession {
       };
       try {
         this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
+        this.inputs.onlineStore?.save(this.samplesSaved + 1);
         this.samplesOut.append(record);
+        this.samplesSaved += 1;
       } catch (error) {
         // No line, so the step is not done: its scalars go too, or the resumed run would write them twice.
         this.events.rollback(eventsMark);

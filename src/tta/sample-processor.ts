@@ -46,6 +46,7 @@ export function inThreadProcessor(owned: OwnedTuner): MethodProcessor {
       return [{ threadId: 0, setupSeconds: 0, samples, memory: { wasmHeapBytes: wasm, jsHeapBytes: usage.heapUsed, processRssBytes: usage.rss } }];
     },
     close: () => owned.dispose(),
+    ...(owned.tuner.onlineState ? { onlineState: owned.tuner.onlineState } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import { zeroShotTextFeatures } from '../../engine/template-ensemble.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import { clipLogits } from '../../model/logits.js';
 import type { SampleViews, TuningOutcome } from '../engine.js';
-import type { SampleTuner } from './types.js';
+import type { OnlineState, SampleTuner } from './types.js';
 
 /**
  * The per-sample loop of the methods that need no gradient (Zero, MTA): the text features at the initial
@@ -46,6 +46,8 @@ export class FeatureTuner implements SampleTuner {
   constructor(
     readonly towers: ClipTowers,
     private readonly score: FeatureScorer,
+    /** An online method's state, which `score` reads and updates (sample by sample, in stream order). */
+    readonly onlineState?: OnlineState,
   ) {}
 
   private textFeatures(): Promise<Float32Array> {

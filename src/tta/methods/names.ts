@@ -19,9 +19,11 @@ export type MethodKind = 'episodic' | 'online';
 
 /**
  * Which views a method is defined on. `config`: the augmenter, AugMix and view count as configured (TPT's
- * rule); `crop-flip`: view 0 plus random resized crops with flips, never AugMix (AugmenterTPT, augmix false).
+ * rule); `crop-flip`: view 0 plus random resized crops with flips, never AugMix (AugmenterTPT, augmix false);
+ * `tda`: TDA's rule (utils.py::build_test_data_loader): 63 AugMix views + the original on ImageNet-A, -V2, -R and
+ * -Sketch (get_ood_preprocess), CLIP's one centre-crop view on every other set (augmix null resolves to on).
  */
-export type MethodViews = 'config' | 'crop-flip';
+export type MethodViews = 'config' | 'crop-flip' | 'tda';
 
 /** The official code a method's file transcribes: repository, commit, file and function. */
 export interface MethodSource {
@@ -68,7 +70,7 @@ export interface MethodSpec {
 export type MethodCheckConfig = { method: MethodName; dataset: string; selection_p_all: number } & Partial<Record<MethodHyperparameterKey, number | null>>;
 
 /** Every method hyperparameter key of the config schema (nullable, default null = the method's official value). */
-export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y'] as const;
+export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y', 'tda_alpha', 'tda_beta'] as const;
 export type MethodHyperparameterKey = (typeof METHOD_HYPERPARAMETER_KEYS)[number];
 
 /**
@@ -81,6 +83,40 @@ export function isImagenetFamily(dataset: string): boolean {
 }
 
 const constant = (value: number) => () => value;
+
+/** The test sets on which TDA's query is the top-10% mean of 64 AugMix views (utils.py::build_test_data_loader: A, V, R, S). */
+export const TDA_MULTI_VIEW_DATASETS: readonly string[] = ['imagenet-a', 'imagenet-v2', 'imagenet-r', 'imagenet-sketch'];
+
+export function usesTdaViews(dataset: string): boolean {
+  return TDA_MULTI_VIEW_DATASETS.includes(dataset);
+}
+
+/**
+ * TDA's positive-cache (α, β) per test set, from kdiAAA/TDA@e697fb0 configs/*.yaml (positive.alpha, .beta), keyed
+ * by this registry's dataset names (the file in the comment).
+ */
+export const TDA_POSITIVE_SETTINGS: Readonly<Record<string, { alpha: number; beta: number }>> = {
+  imagenet: { alpha: 2, beta: 5 }, // imagenet.yaml
+  'imagenet-a': { alpha: 2, beta: 5 }, // imagenet_a.yaml
+  'imagenet-v2': { alpha: 1, beta: 8 }, // imagenet_v.yaml
+  'imagenet-r': { alpha: 1, beta: 8 }, // imagenet_r.yaml
+  'imagenet-sketch': { alpha: 2.363, beta: 7.45 }, // imagenet_s.yaml
+  caltech101: { alpha: 5, beta: 5 }, // caltech101.yaml
+  dtd: { alpha: 2, beta: 3 }, // dtd.yaml
+  eurosat: { alpha: 4, beta: 8 }, // eurosat.yaml
+  'fgvc-aircraft': { alpha: 2, beta: 2 }, // fgvc.yaml
+  food101: { alpha: 1, beta: 1 }, // food101.yaml
+  flowers102: { alpha: 1, beta: 5 }, // oxford_flowers.yaml
+  'oxford-pets': { alpha: 2, beta: 7 }, // oxford_pets.yaml
+  'stanford-cars': { alpha: 1, beta: 7 }, // stanford_cars.yaml
+  sun397: { alpha: 2, beta: 3 }, // sun397.yaml
+  ucf101: { alpha: 3, beta: 8 }, // ucf101.yaml
+};
+
+/** A set without a TDA config file takes ImageNet's (imagenet.yaml). */
+function tdaPositive(dataset: string): { alpha: number; beta: number } {
+  return TDA_POSITIVE_SETTINGS[dataset] ?? TDA_POSITIVE_SETTINGS.imagenet!;
+}
 
 export const METHOD_SPECS = {
   tpt: {
@@ -164,6 +200,27 @@ export const METHOD_SPECS = {
     source: { repo: 'MaxZanella/MTA', commit: 'cafafdfa2918d3e9e45eb711f6aed8e3582fcb8d', file: 'mta.py', fn: 'solve_mta' },
     validateViews: (_config, viewCount) =>
       Math.trunc(0.3 * (viewCount - 1)) < 1 ? `its bandwidths average the int(0.3·(${viewCount}−1)) = 0 nearest views; use at least 5 views (n_aug ≥ 4)` : undefined,
+  },
+  tda: {
+    title: 'TDA',
+    description:
+      'TDA (Karmanov et al., CVPR 2024), online: no gradient; CLIP logits plus a positive cache of confident test features minus a negative cache, carried across the stream',
+    kind: 'online',
+    textGradient: false,
+    views: 'tda',
+    usesLoss: false,
+    tunesPrompt: false,
+    hyperparameters: [
+      { key: 'tda_alpha', officialDefault: ({ dataset }) => tdaPositive(dataset).alpha, defaultText: "the test set's configs/*.yaml positive.alpha (ImageNet-A 2)" },
+      { key: 'tda_beta', officialDefault: ({ dataset }) => tdaPositive(dataset).beta, defaultText: "the test set's configs/*.yaml positive.beta (ImageNet-A 5)" },
+    ],
+    source: { repo: 'kdiAAA/TDA', commit: 'e697fb0c8078cdeff93daa56bcf8860702542069', file: 'tda_runner.py, utils.py', fn: 'update_cache, compute_cache_logits, run_test_tda; get_clip_logits' },
+    validateViews: (config, viewCount) => {
+      if (!usesTdaViews(config.dataset)) {
+        return viewCount === 1 ? undefined : `on ${config.dataset} TDA scores CLIP's one centre-crop view (${viewCount} were asked for); set n_aug 0`;
+      }
+      return Math.trunc(viewCount * 0.1) < 1 ? `its query averages the int(${viewCount}·0.1) = 0 most confident views; use n_aug 63 (TDA's 64 views)` : undefined;
+    },
   },
 } as const satisfies Record<string, MethodSpec>;
 

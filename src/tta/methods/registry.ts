@@ -4,11 +4,12 @@ import type { MethodName } from './names.js';
 import { ctptMethod } from './ctpt.js';
 import { mtaMethod } from './mta.js';
 import { rtptMethod } from './rtpt.js';
+import { tdaMethod } from './tda.js';
 import { tptMethod } from './tpt.js';
 import { zeroMethod } from './zero.js';
 import type { MethodEntry, SampleTuner } from './types.js';
 
-export type { MethodEntry, SampleTuner } from './types.js';
+export type { MethodEntry, OnlineState, SampleTuner } from './types.js';
 export { METHOD_NAMES, METHOD_SPECS, isMethodName, type MethodName, type MethodSpec } from './names.js';
 
 /**
@@ -21,6 +22,7 @@ export const METHODS: Record<MethodName, MethodEntry> = {
   'r-tpt': rtptMethod,
   zero: zeroMethod,
   mta: mtaMethod,
+  tda: tdaMethod,
 };
 
 /** The config's method over these towers: the one place a run, a worker thread and `tpt bench` get their per-sample tuner. */

@@ -15,6 +15,19 @@ export interface SampleTuner {
    * (`tptLogits`). Episodic: the result depends on these views only; every tensor is released before it returns.
    */
   tuneSample(views: SampleViews): Promise<TuningOutcome>;
+  /** An online method's run-level state (absent for episodic methods): saved with each finished sample, restored at resume. */
+  readonly onlineState?: OnlineState;
+}
+
+/**
+ * The state an online method carries from sample to sample (caches, memories). `snapshot` is plain JSON whose
+ * numbers round-trip exactly (float32 values and float64 scalars as JS numbers), so a restored state is the
+ * uninterrupted one bit for bit.
+ */
+export interface OnlineState {
+  snapshot(): unknown;
+  /** Replaces the state with a snapshot taken by `snapshot` (throws on one that does not fit this run). */
+  restore(snapshot: unknown): void;
 }
 
 /** An episodic method: a fresh, stateless-between-samples tuner per model (so per worker thread). */
@@ -24,8 +37,14 @@ export interface EpisodicMethod extends MethodSpec {
 }
 
 /**
- * Every registered method. An online method (spec kind 'online') joins this union with its own entry: its
- * tuner keeps run-level state, updated after each sample in stream order, saved with each finished sample and
- * restored at resume; startSampleProcessor (../sample-processor.ts) runs any non-episodic method in one thread.
+ * An online method: its tuner keeps run-level state (`onlineState`), updated after each sample in stream
+ * order, saved with each finished sample and restored at resume (../online-state.ts);
+ * startSampleProcessor (../sample-processor.ts) runs it in one thread, one sample at a time.
  */
-export type MethodEntry = EpisodicMethod;
+export interface OnlineMethod extends MethodSpec {
+  kind: 'online';
+  createTuner(towers: ClipTowers, config: TptConfig): SampleTuner & { readonly onlineState: OnlineState };
+}
+
+/** Every registered method. */
+export type MethodEntry = EpisodicMethod | OnlineMethod;
