@@ -19,3 +19,4 @@ $PY scripts/fixtures/make_tpt_goldens.py
 $PY scripts/fixtures/make_dataset_goldens.py
 $PY scripts/fixtures/make_unbuildable_clip.py
 $PY scripts/fixtures/make_method_goldens.py
+$PY scripts/fixtures/make_online_goldens.py
