@@ -60,7 +60,8 @@ const BASE_COLUMNS: readonly Column[] = [
   { header: 'ECE TPT', key: 'ece_tpt', numeric: true, format: (r) => fixed(r.ece_tpt, 4) },
   { header: 'samples', key: 'samples', numeric: true, format: (r) => (r.finished ? String(r.samples) : `${r.samples} (unfinished)`) },
   { header: 's/sample', key: 'seconds_per_sample', numeric: true, format: (r) => secondsPerSample(r.seconds_per_sample) },
-  { header: 'run', key: 'run', numeric: false, format: (r) => compactRunName(r.run) },
+  // An online method's figures depend on the stream's order (summary.json's stream_order_sha256): said in the row.
+  { header: 'run', key: 'run', numeric: false, format: (r) => (r.online ? `${compactRunName(r.run)} (online)` : compactRunName(r.run)) },
 ];
 
 /**
@@ -112,6 +113,7 @@ function csvValue(row: ReportRow, key: keyof ReportRow): string {
 const CSV_KEYS: readonly (keyof ReportRow)[] = [
   ...BASE_COLUMNS.filter((c) => c.key !== 'run').map((c) => c.key),
   'finished',
+  'online',
   'dataset',
   'backbone',
   'run',

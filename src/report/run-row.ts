@@ -35,6 +35,8 @@ export interface ReportRow {
   files_skipped: number;
   seconds_per_sample: number;
   finished: boolean;
+  /** An online method's run (summary.json's `online`): its figures depend on the stream's order. */
+  online: boolean;
   /** The run's resolved config, for `--by` and the plot's grouping. */
   config: Record<string, unknown>;
 }
@@ -109,6 +111,7 @@ export function runRow(folder: RunFolder): ReportRow {
     // an unfinished run's summary (written periodically) still knows its speed so far
     seconds_per_sample: summary && finiteOr(summary.seconds_per_sample, 0) > 0 ? (summary.seconds_per_sample as number) : Number.NaN,
     finished: isFinished(folder),
+    online: summary?.online === true,
     config,
   };
 }
