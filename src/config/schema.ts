@@ -117,7 +117,7 @@ export const configSchema = z
       .enum(METHOD_NAMES)
       .default('tpt')
       .describe(
-        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views), tda (online: no gradient, caches of confident test features carried across the stream in order). configs/methods/ holds one config per method with its official view settings.',
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views), tda (online: no gradient, caches of confident test features carried across the stream in order), boostadapter (online: the TDA caches plus a per-sample boosting cache of the confident views). configs/methods/ holds one config per method with its official view settings.',
       ),
     ctpt_lambda: z
       .number()
@@ -160,17 +160,22 @@ export const configSchema = z
       .min(0)
       .nullable()
       .default(null)
-      .describe("tda: weight α of the positive cache's logits. null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 2, ImageNet's for a set without a file)."),
+      .describe("tda, boostadapter: weight α of the positive cache's logits. null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 2, ImageNet's for a set without a file)."),
     tda_beta: z
       .number()
       .min(0)
       .nullable()
       .default(null)
-      .describe("tda: sharpness β of the positive cache's affinities exp(−β(1 − f·k)). null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 5)."),
+      .describe("tda, boostadapter: sharpness β of the positive cache's affinities exp(−β(1 − f·k)). null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 5)."),
+    boostadapter_delta: integer()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("boostadapter: the boosting cache holds 3 + δ entries per class. null: the test set's official δ (BoostAdapter's configs/*.yaml: ImageNet-A 3; ImageNet has none there: 0)."),
     online_shards: z
       .enum(['refuse', 'independent'])
       .default('refuse')
-      .describe("An online method (tda) with `shard`: refuse (the default: each shard would adapt on its own slice, which changes results) or independent (accept that; summary.json records it)."),
+      .describe("An online method (tda, boostadapter) with `shard`: refuse (the default: each shard would adapt on its own slice, which changes results) or independent (accept that; summary.json records it)."),
     clip_weights: z
       .string()
       .min(1)

@@ -155,7 +155,7 @@ describe('the registry and the config', () => {
     expect(errorOf(() => loadConfig(undefined, ['method=r-tpt', 'n_aug=15'])).message).toMatch(/its reliability score averages each view's 20 nearest other views, but there are 15/);
     expect(errorOf(() => loadConfig(undefined, ['method=mta', 'augmix=false', 'n_aug=3'])).message).toMatch(/use at least 5 views/);
     expect(errorOf(() => loadConfig(undefined, ['method=zero', 'zero_gamma=1'])).message).toMatch(/^config: zero_gamma: expected a number/);
-    expect(errorOf(() => loadConfig(undefined, ['method=sgd'])).message).toMatch(/^config: method: expected one of "tpt", "c-tpt", "r-tpt", "zero", "mta", "tda"/);
+    expect(errorOf(() => loadConfig(undefined, ['method=sgd'])).message).toMatch(/^config: method: expected one of "tpt", "c-tpt", "r-tpt", "zero", "mta", "tda", "boostadapter"/);
   });
 
   it('configs/methods/ holds one config per method with its official views, each accepted as it is', () => {

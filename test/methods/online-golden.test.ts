@@ -8,14 +8,15 @@ import type { ClipTowers } from '../../src/engine/towers.js';
 import { createPromptSetup } from '../../src/model/prompt-setup.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
 import { createSampleTuner } from '../../src/tta/methods/registry.js';
+import { boostStep } from '../../src/tta/methods/boostadapter.js';
 import { TDA_LOGIT_SCALE, TdaCaches, tdaStep, type Cache } from '../../src/tta/methods/tda.js';
 import { usesTdaViews } from '../../src/tta/methods/names.js';
 import { argmaxOf } from '../../src/tta/methods/zero.js';
 import { loadClipWeights } from '../../src/weights/load.js';
 
 /**
- * TDA against a PyTorch transcription of its official code (scripts/fixtures/make_online_goldens.py:
- * kdiAAA/TDA@e697fb0 tda_runner.py::run_test_tda) over a stream of 12 samples on the tiny RN and ViT CLIPs:
+ * TDA and BoostAdapter against PyTorch transcriptions of their official code (scripts/fixtures/make_online_goldens.py:
+ * kdiAAA/TDA@e697fb0 tda_runner.py::run_test_tda, taolinzhang/BoostAdapter@9983e1a runner.py::run_test_tda mode boostadapter) over a stream of 12 samples on the tiny RN and ViT CLIPs:
  * every sample's final scores and the same prediction, with the caches carried from sample to sample: to 1e-5 on
  * torch's features; end to end to 1e-4 at the model's logit scale (TDA multiplies by a fixed 100, 7× the tiny
  * CLIP's 14.3: up to 7e-4 on its raw scores, as the towers' float32 features differ from torch's by ~1e-6).
@@ -31,13 +32,15 @@ interface StreamSample {
   entered_negative: boolean;
   positive_sizes: Record<string, number>;
   negative_sizes: Record<string, number>;
+  boosted_sizes?: Record<string, number>;
 }
 
 interface StreamCase {
   name: string;
+  method: 'tda' | 'boostadapter';
   dataset: string;
   views_per_sample: number;
-  settings: { tda_alpha: number; tda_beta: number };
+  settings: { tda_alpha: number; tda_beta: number; boostadapter_delta?: number };
   samples: StreamSample[];
   text?: number[];
 }
@@ -71,29 +74,33 @@ function nchwToNhwc(data: Float32Array, n: number, s: number): Float32Array {
 const sizes = (cache: Cache) => Object.fromEntries(Object.keys(cache).map((k) => [k, cache[Number(k)]!.length]));
 
 function caseConfig(c: StreamCase): TptConfig {
-  return { ...defaultConfig(), method: 'tda', dataset: c.dataset as TptConfig['dataset'], ...c.settings };
+  return { ...defaultConfig(), method: c.method, dataset: c.dataset as TptConfig['dataset'], ...c.settings };
 }
 
-describe.each(GOLDEN_FILES)("%s: TDA's stream on torch's features", (_, file) => {
+describe.each(GOLDEN_FILES)("%s: the online methods' stream on torch's features", (_, file) => {
   const golden = JSON.parse(readFileSync(file, 'utf8')) as OnlineGolden;
   const { dim, classes } = golden.features;
 
-  it('covers the rules: a positive-cache replacement, the negative cache entered and passed over', () => {
-    const all = golden.cases.flatMap((c) => c.samples);
+  it.each(['tda', 'boostadapter'])('%s: the cases cover its rules (replacements, the negative cache entered and passed over)', (method) => {
+    const cases = golden.cases.filter((c) => c.method === method);
+    const all = cases.flatMap((c) => c.samples);
     expect(all.some((s) => s.entered_negative)).toBe(true);
     expect(all.some((s) => !s.entered_negative)).toBe(true);
+    // More negative entries under one class than its capacity 2: BoostAdapter's FIFO drops, TDA's replacements.
+    expect(cases.some((c) => c.samples.filter((s) => s.entered_negative && s.prediction === c.samples[0]!.prediction).length > 2)).toBe(true);
     // More samples predicted one class than its capacity: entries were replaced.
-    expect(golden.cases.some((c) => c.samples.filter((s) => s.prediction === c.samples[0]!.prediction).length > 3)).toBe(true);
+    expect(cases.some((c) => c.samples.filter((s) => s.prediction === c.samples[0]!.prediction).length > 3)).toBe(true);
   });
 
   it.each(golden.cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
     const text = Float32Array.from(c.text ?? golden.features.text);
     const caches = new TdaCaches();
-    const settings = { alpha: c.settings.tda_alpha, beta: c.settings.tda_beta, allViews: usesTdaViews(c.dataset) };
+    const settings = { alpha: c.settings.tda_alpha, beta: c.settings.tda_beta, delta: c.settings.boostadapter_delta ?? 0, allViews: usesTdaViews(c.dataset) };
+    const step = c.method === 'tda' ? tdaStep : boostStep;
     for (const sample of c.samples) {
       const image = new Float32Array(sample.views.length * dim);
       sample.views.forEach((v, row) => image.set(golden.features.image.slice(v * dim, (v + 1) * dim), row * dim));
-      const scores = tdaStep(caches, { image, views: sample.views.length, text, classes, dim, logitScale: golden.model.logit_scale }, settings);
+      const scores = step(caches, { image, views: sample.views.length, text, classes, dim, logitScale: golden.model.logit_scale }, settings);
       expect(maxAbsDiff(scores, sample.scores)).toBeLessThan(1e-5);
       expect(argmaxOf(scores)).toBe(sample.prediction);
       expect(sizes(caches.positive)).toEqual(sample.positive_sizes);
@@ -104,7 +111,7 @@ describe.each(GOLDEN_FILES)("%s: TDA's stream on torch's features", (_, file) =>
 
 const MATRIX = GOLDEN_FILES.flatMap(([model, file]) => ENGINES.map((engine) => [model, engine, file] as const));
 
-describe.each(MATRIX)('%s on %s: TDA over the stream end to end', (_, engine, file) => {
+describe.each(MATRIX)('%s on %s: the online methods over the stream end to end', (_, engine, file) => {
   const golden = JSON.parse(readFileSync(file, 'utf8')) as OnlineGolden;
   let towers: ClipTowers;
   let views: Float32Array;

@@ -125,11 +125,11 @@ describe('scripts', () => {
     expect(status).toBe(0);
     const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
     expect(commands).toEqual(
-      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda'].map(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'boostadapter'].map(
         (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
       ),
     );
-    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'boostadapter']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
     expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
     expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'dmn-zs' }).status).toBe(2);
   });
@@ -257,7 +257,7 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
 });
 
 describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
-  it('runs the six methods and prints one report row per method, the online one labelled', async () => {
+  it('runs the seven methods and prints one report row per method, the online ones labelled', async () => {
     const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
     const outDir = join(inputs.root, '..', 'runs');
     mkdirSync(outDir);
@@ -273,9 +273,9 @@ describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
     }, ['--imagenet-a', inputs.datasetDir]);
     expect(status, stderr).toBe(0);
     const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
-    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda))_/.exec(l)?.[1]).sort();
-    expect(named).toEqual(['compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
-    expect(rows.filter((l) => l.includes('(online)')).map((l) => /compare-[a-z-]+/.exec(l)?.[0])).toEqual(['compare-tda']);
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda|boostadapter))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-boostadapter', 'compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
+    expect(rows.filter((l) => l.includes('(online)')).map((l) => /compare-[a-z-]+/.exec(l)?.[0]).sort()).toEqual(['compare-boostadapter', 'compare-tda']);
     for (const f of readdirSync(outDir)) {
       const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
       expect(f.startsWith(`compare-${config.method}_`)).toBe(true);

@@ -124,6 +124,16 @@ describe('online state across resume (tda)', () => {
     expect(readFileSync(join(resumed.dir, 'samples.jsonl'), 'utf8')).toBe(uninterrupted.samples);
   }, 300_000);
 
+  it('boostadapter (the same state machinery): stopped after 5 and resumed equals its uninterrupted run', async () => {
+    const whole = await runTpt(tdaConfig(['method="boostadapter"']));
+    const config = tdaConfig(['method="boostadapter"']);
+    expect((await runTpt(config, { stopAfter: 5 })).status).toBe('interrupted');
+    const resumed = await runTpt(config);
+    expect(resumed.status).toBe('finished');
+    expect(readText(resumed.dir, 'samples.jsonl')).toBe(readText(whole.dir, 'samples.jsonl'));
+    expect(readText(resumed.dir, 'samples.jsonl')).not.toBe(uninterrupted.samples);
+  }, 300_000);
+
   it('refuses an online method over a shard unless online_shards is independent, and records it', async () => {
     let error: TptError | undefined;
     try {

@@ -70,7 +70,7 @@ export interface MethodSpec {
 export type MethodCheckConfig = { method: MethodName; dataset: string; selection_p_all: number } & Partial<Record<MethodHyperparameterKey, number | null>>;
 
 /** Every method hyperparameter key of the config schema (nullable, default null = the method's official value). */
-export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y', 'tda_alpha', 'tda_beta'] as const;
+export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y', 'tda_alpha', 'tda_beta', 'boostadapter_delta'] as const;
 export type MethodHyperparameterKey = (typeof METHOD_HYPERPARAMETER_KEYS)[number];
 
 /**
@@ -111,6 +111,27 @@ export const TDA_POSITIVE_SETTINGS: Readonly<Record<string, { alpha: number; bet
   'stanford-cars': { alpha: 1, beta: 7 }, // stanford_cars.yaml
   sun397: { alpha: 2, beta: 3 }, // sun397.yaml
   ucf101: { alpha: 3, beta: 8 }, // ucf101.yaml
+};
+
+/**
+ * BoostAdapter's δ (the boosting cache holds 3 + δ per class) per test set, from
+ * taolinzhang/BoostAdapter@9983e1a configs/*.yaml (`delta`); its α, β are TDA's (the same values in its files).
+ */
+export const BOOSTADAPTER_DELTA: Readonly<Record<string, number>> = {
+  'imagenet-a': 3, // imagenet_a.yaml
+  'imagenet-r': 3, // imagenet_r.yaml
+  'imagenet-v2': 1, // imagenet_v.yaml
+  'imagenet-sketch': 1, // imagenet_s.yaml
+  food101: 3,
+  'stanford-cars': 3,
+  caltech101: 2,
+  'fgvc-aircraft': 2, // fgvc.yaml
+  sun397: 1,
+  dtd: 0,
+  eurosat: 0,
+  flowers102: 0, // oxford_flowers.yaml
+  'oxford-pets': 0,
+  ucf101: 0,
 };
 
 /** A set without a TDA config file takes ImageNet's (imagenet.yaml). */
@@ -222,6 +243,28 @@ export const METHOD_SPECS = {
       return Math.trunc(viewCount * 0.1) < 1 ? `its query averages the int(${viewCount}·0.1) = 0 most confident views; use n_aug 63 (TDA's 64 views)` : undefined;
     },
   },
+  boostadapter: {
+    title: 'BoostAdapter',
+    description:
+      "BoostAdapter (Zhang et al., NeurIPS 2024), online: TDA's caches plus a per-sample boosting cache of the sample's own most confident views; no gradient",
+    kind: 'online',
+    textGradient: false,
+    views: 'crop-flip',
+    usesLoss: false,
+    tunesPrompt: false,
+    hyperparameters: [
+      { key: 'tda_alpha', officialDefault: ({ dataset }) => tdaPositive(dataset).alpha, defaultText: "TDA's per-set positive.alpha (BoostAdapter's configs/*.yaml hold the same)" },
+      { key: 'tda_beta', officialDefault: ({ dataset }) => tdaPositive(dataset).beta, defaultText: "TDA's per-set positive.beta" },
+      {
+        key: 'boostadapter_delta',
+        officialDefault: ({ dataset }) => BOOSTADAPTER_DELTA[dataset] ?? 0,
+        defaultText: "the set's configs/*.yaml delta (ImageNet-A 3; ImageNet has none: 0)",
+      },
+    ],
+    source: { repo: 'taolinzhang/BoostAdapter', commit: '9983e1a1fdbd8587177d89a594d19458ad181a30', file: 'runner.py, utils.py', fn: 'run_test_tda (mode boostadapter), update_cache, get_clip_logits' },
+    validateViews: (_config, viewCount) =>
+      Math.trunc(viewCount * 0.1) < 1 ? `its boosting cache takes the int(${viewCount}·0.1) = 0 most confident views; use n_aug 63 (its 64 views)` : undefined,
+  },
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHOD_SPECS;
@@ -233,9 +276,9 @@ export function isMethodName(name: string): name is MethodName {
   return Object.prototype.hasOwnProperty.call(METHOD_SPECS, name);
 }
 
-/** The method whose hyperparameter `key` is. */
-export function methodOfHyperparameter(key: MethodHyperparameterKey): MethodName | undefined {
-  return METHOD_NAMES.find((name) => (METHOD_SPECS[name] as MethodSpec).hyperparameters.some((h) => h.key === key));
+/** The methods whose hyperparameter `key` is (tda_alpha and tda_beta are TDA's and BoostAdapter's). */
+export function methodsOfHyperparameter(key: MethodHyperparameterKey): MethodName[] {
+  return METHOD_NAMES.filter((name) => (METHOD_SPECS[name] as MethodSpec).hyperparameters.some((h) => h.key === key));
 }
 
 /** A hyperparameter's value for this run: the config's when set, else the official default for the dataset. */
@@ -260,8 +303,8 @@ export function methodKeyProblems(
   for (const key of METHOD_HYPERPARAMETER_KEYS) {
     const value = config[key];
     if (value === null || value === undefined || spec.hyperparameters.some((h) => h.key === key)) continue;
-    const owner = methodOfHyperparameter(key);
-    lines.push(`config: ${key}: applies to method ${owner ?? '(none)'} only, not ${config.method}; remove it or set it to null`);
+    const owners = methodsOfHyperparameter(key);
+    lines.push(`config: ${key}: applies to method ${owners.length > 0 ? owners.join(' and ') : '(none)'} only, not ${config.method}; remove it or set it to null`);
   }
   if (!spec.usesLoss && config.loss !== seedDefaults.loss) {
     lines.push(`config: loss: method ${config.method} has its own objective, so loss ${config.loss} does not apply; remove loss`);

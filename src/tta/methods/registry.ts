@@ -1,6 +1,7 @@
 import type { TptConfig } from '../../config/schema.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import type { MethodName } from './names.js';
+import { boostadapterMethod } from './boostadapter.js';
 import { ctptMethod } from './ctpt.js';
 import { mtaMethod } from './mta.js';
 import { rtptMethod } from './rtpt.js';
@@ -23,6 +24,7 @@ export const METHODS: Record<MethodName, MethodEntry> = {
   zero: zeroMethod,
   mta: mtaMethod,
   tda: tdaMethod,
+  boostadapter: boostadapterMethod,
 };
 
 /** The config's method over these towers: the one place a run, a worker thread and `tpt bench` get their per-sample tuner. */
