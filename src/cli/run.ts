@@ -16,7 +16,7 @@ Examples:
   # Patches with overlap, the seed's best patch setting, under a name prefix of your own
   $ tpt run --config configs/best-patch.json --set run_name=try1
 
-  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta: config key method)
+  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta, and the online tda, boostadapter: config key method)
   $ tpt run --config configs/methods/zero.json --set imagenet_a_path=data/imagenet-a
 
   # Stopped, killed, preempted or out of disk? The same command continues after the last finished sample.
