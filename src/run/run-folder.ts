@@ -83,10 +83,31 @@ function repairTornTails(dir: string): TornTailRepair[] {
   return repairs;
 }
 
+/**
+ * The folder of `config`'s run. A folder written before the name's settings hash (see run-name.ts) has the
+ * name without it: when the hashed name holds no run yet and that older folder holds a run of exactly this
+ * config, the run continues there, so no earlier run is orphaned by the new names.
+ */
 export function runFolderPath(config: TptConfig): { dir: string; name: string } {
   const name = generateRunName(config);
-  return { dir: join(config.out_dir, name), name };
+  const dir = join(config.out_dir, name);
+  const legacyName = generateRunName(config, { legacy: true });
+  if (legacyName === name || existsSync(join(dir, RUN_FILES.config))) return { dir, name };
+  const legacyDir = join(config.out_dir, legacyName);
+  const legacyConfig = join(legacyDir, RUN_FILES.config);
+  if (!existsSync(legacyConfig)) return { dir, name };
+  try {
+    const previous = JSON.parse(readFileSync(legacyConfig, 'utf8')) as RunConfigFile;
+    if (differingResultKeys(previous.config as unknown as Record<string, unknown>, config).length === 0) return { dir: legacyDir, name: legacyName };
+  } catch {
+    // an unreadable older folder is not this run's: the new name is used
+  }
+  return { dir, name };
 }
+
+/** The refusal's way out: first the ones that keep the earlier results, last the one that deletes them. */
+const KEEP_BOTH_HINT =
+  'Set another run_name (--set run_name=…) or out_dir to keep both runs; or, only if the earlier results may go, add --fresh (it deletes them).';
 
 /**
  * The result-affecting keys whose values differ between two configs. A key the folder's config.json lacks
@@ -118,7 +139,7 @@ function readConfigFile(path: string): RunConfigFile {
     return JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
   } catch (e) {
     throw new TptError('RUN_FOLDER_CORRUPT', `cannot read ${path}: ${(e as Error).message}`, {
-      hint: 'Restore the file, or start this run over with --fresh.',
+      hint: 'Restore the file from a copy; or set another run_name / out_dir to run elsewhere; --fresh starts this run over and deletes its results.',
     });
   }
 }
@@ -159,7 +180,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
         throw new TptError(
           'RUN_FOLDER_MISMATCH',
           `${dir} holds a run with different settings (${describeDifference(differing, previous.config as unknown as Record<string, unknown>, config)})`,
-          { hint: 'Add --fresh to start that run over (its results are deleted), or set another run_name / out_dir to keep both.' },
+          { hint: KEEP_BOTH_HINT },
         );
       }
     }
@@ -167,7 +188,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     // Records without a config.json cannot be checked against the config: never mix them with new results.
     if (!startOver) {
       throw new TptError('RUN_FOLDER_CORRUPT', `${dir} holds run records but no ${RUN_FILES.config}`, {
-        hint: 'Add --fresh to start over in that folder, or set another run_name / out_dir.',
+        hint: KEEP_BOTH_HINT,
       });
     }
     removeRunFiles(dir);
