@@ -10,6 +10,7 @@ import { readJsonLines, repairTornLine } from './jsonl.js';
 import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
+import type { ContextRecord, RanRecord } from './run-record.js';
 
 /**
  * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
@@ -40,6 +41,10 @@ export interface RunConfigFile {
   backend: string;
   /** The engine that runs the towers (written since the ONNX Runtime engine; absent in older folders). */
   engine?: EngineRecord;
+  /** What ran (run-record.ts): the method, the architecture read from the weights, the context's source; absent in older folders. */
+  method?: string;
+  arch?: string;
+  context?: ContextRecord;
   version: string;
   created: string;
   /** When each later continuation of the run started. */
@@ -162,7 +167,7 @@ function describeDifference(keys: readonly ConfigKey[], previous: Record<string,
  * (its records are read back and an incomplete last line is cut off), or, with `fresh` or `save: false`
  * (the scratch folder "tmp"), a folder emptied of an earlier run's files. config.json is (re)written.
  */
-export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; engine?: EngineRecord; now?: Date }): RunFolder {
+export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; engine?: EngineRecord; ran?: RanRecord; now?: Date }): RunFolder {
   const { dir, name } = runFolderPath(config);
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
@@ -206,6 +211,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     run_name: name,
     backend: options.backend,
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.ran ? { method: options.ran.method, arch: options.ran.arch, context: options.ran.context } : {}),
     version: VERSION,
     created: previous?.created ?? now,
     ...(previous ? { resumed: [...(previous.resumed ?? []), now] } : {}),

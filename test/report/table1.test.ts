@@ -71,7 +71,7 @@ describe('tpt report --table1', () => {
     run(root, '3-a', { dataset: 'imagenet-a' }, 0.3);
     const { rows, text } = await buildReport([join(root, '*')]);
     expect(rows.map((r) => r.run)).toEqual(['2-in', '1-a', '3-a']);
-    expect(text.split('\n')[0]).toMatch(/^\| backbone \| dataset +\| augmenter/);
+    expect(text.split('\n')[0]).toMatch(/^\| backbone \| dataset +\| method +\| augmenter/);
     const single = await buildReport([join(root, '1-a'), join(root, '3-a')]);
     expect(single.text.split('\n')[0]).toMatch(/^\| augmenter/);
   });
