@@ -22,6 +22,8 @@ export const RUN_FILES = {
   skipped: 'skipped.jsonl',
   summary: 'summary.json',
   log: 'log.jsonl',
+  /** Online methods: each finished sample's change to the adaptation state, written before its samples.jsonl line. */
+  state: 'state.jsonl',
 } as const;
 
 const EVENT_FILE_MARKER = 'tfevents';

@@ -11,14 +11,15 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertMethodCanRun, methodLabel } from './methods/names.js';
+import { assertMethodCanRun, METHOD_SPECS, methodLabel } from './methods/names.js';
+import { readOnlineState, streamOrderSha256 } from '../run/online-state.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
-import { summarizeRecords, type RunSummary } from '../run/summary.js';
+import { summarizeRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import { loadModelInputs, type ModelInputs } from './model-loader.js';
 import { startSampleProcessor } from './sample-processor.js';
 import { archLabel } from '../weights/arch.js';
@@ -124,6 +125,10 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
+    const online: OnlineSummary | undefined =
+      METHOD_SPECS[config.method].kind === 'online'
+        ? { streamOrderSha256: streamOrderSha256(plan), ...(config.shard !== null && config.online_shards ? { shards: config.online_shards } : {}) }
+        : undefined;
 
     if (start === plan.length && folder.previousSummary?.finished) {
       const summary = summarizeRecords(folder.samples, {
@@ -137,6 +142,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
+        ...(online ? { online } : {}),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -144,6 +150,12 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
 
     // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
+    if (online) {
+      // The state after the recorded samples, exactly: their updates replayed in stream order.
+      const updates = readOnlineState(folder.dir, folder.samples);
+      if (processor.restore === undefined) throw new Error(`the processor of online method ${config.method} cannot restore its state`);
+      processor.restore(updates);
+    }
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -174,6 +186,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         },
         stopAfter: options.stopAfter,
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
+        ...(online ? { online } : {}),
       });
       const configText = configJsonText(config);
       if (engine.info.engine === 'onnxruntime' && config.workers > 1) {
