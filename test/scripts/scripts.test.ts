@@ -125,13 +125,13 @@ describe('scripts', () => {
     expect(status).toBe(0);
     const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
     expect(commands).toEqual(
-      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta'].map(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter'].map(
         (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
       ),
     );
-    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
     expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
-    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'tda' }).status).toBe(2);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'no-such-method' }).status).toBe(2);
   });
 
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
