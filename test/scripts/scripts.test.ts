@@ -257,7 +257,7 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
 });
 
 describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
-  it('runs the five methods and prints one report row per method', async () => {
+  it('runs the eight methods and prints one report row per method; the online ones say so in summary.json', async () => {
     const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
     const outDir = join(inputs.root, '..', 'runs');
     mkdirSync(outDir);
@@ -273,12 +273,14 @@ describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
     }, ['--imagenet-a', inputs.datasetDir]);
     expect(status, stderr).toBe(0);
     const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
-    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta))_/.exec(l)?.[1]).sort();
-    expect(named).toEqual(['compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tpt', 'compare-zero']);
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda|dmn-zs|boostadapter))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-boostadapter', 'compare-c-tpt', 'compare-dmn-zs', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
     for (const f of readdirSync(outDir)) {
       const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
       expect(f.startsWith(`compare-${config.method}_`)).toBe(true);
-      expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, samples_done: 2 });
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary).toMatchObject({ finished: true, samples_done: 2 });
+      expect(summary.online, f).toBe(['tda', 'dmn-zs', 'boostadapter'].includes(config.method) ? true : undefined);
     }
   }, 600_000);
 });
