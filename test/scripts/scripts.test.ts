@@ -114,12 +114,20 @@ describe('scripts', () => {
     const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
     writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
     chmodSync(join(bin, 'sbatch'), 0o755);
-    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: '/scratch/r', CONFIG: 'configs/best-patch.json' });
+    const outDir = join(bin, 'scratch-r');
+    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: outDir, CONFIG: 'configs/best-patch.json' });
     expect(submit.status).toBe(0);
     const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
     expect(calls[0]).toContain('--array=0-2');
-    expect(calls[1]).toContain('--dependency=afterok:777');
-    expect(calls[1]).toContain("merge '/scratch/r/*_shard=*of3' --out '/scratch/r/merged-777'");
+    expect(calls[0]).toContain(`--output=${outDir}/tpt-%A_%a.out`); // logs beside the runs, not in the checkout
+    // the merge: after every task succeeds, and removed by Slurm (not left queued) once one cannot
+    const merge = calls[1].split(' ');
+    expect(merge).toContain('--dependency=afterok:777');
+    expect(merge).toContain('--kill-on-invalid-dep=yes');
+    expect(merge).toContain(`--output=${outDir}/tpt-merge-%j.out`);
+    expect(calls[1]).toContain(`merge '${outDir}/*_shard=*of3' --out '${outDir}/merged-777'`);
+    expect(existsSync(outDir)).toBe(true); // made before sbatch, which would not
+    expect(readFileSync(join(ROOT, 'scripts/slurm-array.sh'), 'utf8')).not.toMatch(/^#SBATCH --output/m);
 
     const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
     expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
@@ -131,6 +139,9 @@ describe('scripts', () => {
     const completions = /completions: (\d+)/.exec(yaml)![1];
     expect(yaml).toContain(`shard="\${JOB_COMPLETION_INDEX}/${completions}"`);
     expect(yaml).toContain(`merge '/data/runs/*_shard=*of${completions}'`);
+    // a preempted pod is not a failed shard: Ignore on DisruptionTarget, and time to finish the sample in flight
+    expect(yaml).toMatch(/- action: Ignore\n\s+onPodConditions:\n\s+- type: DisruptionTarget/);
+    expect(Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)![1])).toBeGreaterThan(30);
   });
 });
 
