@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
@@ -26,6 +26,7 @@ import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+import { makeFolderSync } from '../io/make-folder.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -101,8 +102,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const created = !existsSync(dir);
   let lock: RunLock;
   try {
-    mkdirSync(dir, { recursive: true });
-    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    makeFolderSync(dir);
+    const reporter = options.reporter ?? silentReporter;
+    lock = lockRunFolder(dir, { ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}), onWait: (message) => reporter.notice(message) });
   } catch (error) {
     throw runFolderWriteError(error, dir) ?? error;
   }

@@ -1,10 +1,11 @@
-import { copyFile, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TptError } from '../errors.js';
 import { assertClipShapes, type ClipArch } from './arch.js';
 import { numel, type HostTensor, type StateDict } from './host-tensor.js';
 import type { ClipWeights } from './load.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './materialize.js';
+import { makeFolder } from '../io/make-folder.js';
 
 /**
  * The weights folder: `model.json` in TensorFlow.js's weights-manifest format plus ~4 MB shards
@@ -99,7 +100,7 @@ export interface WrittenFolder {
 
 /** Writes `w` (and the CoOp ctx and BPE vocabulary it names) as a weights folder. */
 export async function writeWeightsFolder(dir: string, w: ClipWeights): Promise<WrittenFolder> {
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   // shards of an earlier conversion (another shard count) would linger beside the new manifest
   for (const f of await readdir(dir)) if (/^group\d+-shard\d+of\d+\.bin$/.test(f)) await unlink(join(dir, f));
   const tensors: [string, HostTensor][] = [...w.stateDict];
