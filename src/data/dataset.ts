@@ -44,6 +44,8 @@ export type ProblemKind =
   | 'wrong_extension'
   | 'top_level_file'
   | 'undecodable_image'
+  /** Decodes, but a side is shorter than the patch grid (`verify` only; a PatchAugmenter run skips it). */
+  | 'small_image'
   | 'no_images'
   | 'not_found'
   /** `verify` of a folder that is not the dataset at all: `not_imagenet_a` for ImageNet-A (as before), else `not_dataset`. */
