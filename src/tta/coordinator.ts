@@ -27,6 +27,7 @@ import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
 import { makeFolderSync } from '../io/make-folder.js';
+import { describeWeightsSource } from '../weights/load.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -230,7 +231,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         total: plan.length,
         seed: config.seed,
         backend: selectedEngineLabel(engine),
-        weights: `${config.clip_weights} (${inputs.weights.source})`,
+        weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
           config.coop_weight_path !== ''

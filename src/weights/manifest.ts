@@ -39,6 +39,8 @@ export interface WeightsManifestJson {
   arch: ClipArch;
   preprocess: { mean: number[]; std: number[]; inputResolution: number };
   source: string;
+  /** What the source's SHA-256 said at conversion (e.g. "OpenAI, sha256 ok"), when it was one of OpenAI's files. */
+  origin?: string;
   coop?: { source: string };
   bpe?: string;
   weightsManifest: { paths: string[]; weights: ManifestWeight[] }[];
@@ -141,6 +143,7 @@ export async function writeWeightsFolder(dir: string, w: ClipWeights): Promise<W
     arch: w.arch,
     preprocess: { mean: [...CLIP_MEAN], std: [...CLIP_STD], inputResolution: w.arch.imageResolution },
     source: w.source,
+    ...(w.origin !== undefined ? { origin: w.origin } : {}),
     ...(w.coopCtx ? { coop: { source: w.coopSource ?? 'unknown' } } : {}),
     weightsManifest: [{ paths, weights: specs }],
   };
@@ -220,7 +223,7 @@ export async function readWeightsFolder(dir: string): Promise<ClipWeights> {
   const stored: Partial<ClipArch> = json.arch;
   const arch = (stored.visionKind ? stored : { ...stored, visionKind: 'resnet' }) as ClipArch;
   assertClipShapes(new Map([...stateDict].map(([k, t]) => [k, t.shape])), arch);
-  const weights: ClipWeights = { arch, stateDict, source: json.source };
+  const weights: ClipWeights = { arch, stateDict, source: json.source, ...(typeof json.origin === 'string' ? { origin: json.origin } : {}) };
   if (coopCtx) {
     weights.coopCtx = coopCtx;
     weights.coopSource = json.coop?.source ?? 'unknown';

@@ -107,6 +107,27 @@ describe('readTorchFile: refusals and damaged files', () => {
     expect(e.hint).toMatch(/interrupted/);
   });
 
+  test('failed downloads saved under the right name: an HTML page, a Git LFS pointer, an XML error page', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['RN50.pt', '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>Not found</body></html>\n', 'it is an HTML page (a failed download saved under this name: an error, login or redirect page)'],
+      [
+        'ViT-B-16.pt',
+        'version https://git-lfs.github.com/spec/v1\noid sha256:5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f\nsize 351454720\n',
+        'it is a Git LFS pointer to a 351,454,720-byte file, not the file itself (the repository was cloned or downloaded without `git lfs pull`)',
+      ],
+      ['model.pth.tar-50', '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code></Error>', "it is a storage service's XML error page (a failed download saved under this name)"],
+    ];
+    for (const [name, text, what] of cases) {
+      const path = join(tmp, name);
+      writeFileSync(path, text);
+      const e = await readError(path);
+      expect(e.code).toBe('WEIGHTS_NOT_CHECKPOINT');
+      expect(e.message).toBe(`"${name}" is not a PyTorch checkpoint: ${what}`);
+      expect(e.hint).toMatch(/^Download the file again/);
+      expect(e.message).not.toContain('\n');
+    }
+  });
+
   test('a file missing only its last bytes is truncated too', async () => {
     const bytes = readFileSync(FIXTURES + 'dtypes.pt');
     const cut = join(tmp, 'dtypes-cut.pt');
