@@ -44,6 +44,9 @@ export function clipWeightsFromStateDict(raw: StateDict, source: string): ClipWe
   const stateDict: StateDict = new Map();
   for (const [name, t] of raw) {
     if ((DROPPED_SCALAR_BUFFERS as readonly string[]).includes(name)) continue;
+    // ResidualAttentionBlock's causal mask: a plain attribute, no state, read as a buffer from archives of
+    // older torch that do not list buffers (state-dict.ts)
+    if (name.endsWith('.attn_mask')) continue;
     if (t.dtype === 'float64' || t.dtype === 'bfloat16') {
       stateDict.set(name, { dtype: 'float32', shape: t.shape, data: t.data });
     } else if (t.data instanceof BigInt64Array) {

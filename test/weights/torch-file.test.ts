@@ -80,6 +80,17 @@ describe('readTorchFile: tensors', () => {
     const expected = readExpected('tree.expected.json');
     for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
   });
+
+  test('an archive of older torch without `__buffers__` lines keeps the BatchNorm statistics (other tensor attributes read as buffers)', async () => {
+    // tree.jit.pt with every `__buffers__ = [...]` line removed (scripts/fixtures/make_pickle_cases.py)
+    const file = await readTorchFile(FIXTURES + 'tree-no-buffers.jit.pt');
+    const expected = readExpected('tree.expected.json');
+    for (const name of ['bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked', 'counts']) expect(Object.keys(expected)).toContain(name);
+    for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
+    // what comes along: the plain tensor attribute `mask`, which only the class's __buffers__ line could rule out
+    const extra = [...file.stateDict.keys()].filter((k) => !(k in expected));
+    expect(extra.sort()).toEqual(['blocks.0.mask', 'blocks.1.mask']);
+  });
 });
 
 describe('readTorchFile: refusals and damaged files', () => {
