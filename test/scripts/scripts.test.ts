@@ -9,7 +9,7 @@ import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
 import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', '.ci/run'];
+const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', 'scripts/gpu-check.sh', '.ci/run'];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -131,6 +131,37 @@ describe('scripts', () => {
 
     const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
     expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
+  });
+
+  it('gpu-check plans the CUDA provider, the goldens with TF32 off and both benches (--dry-run), and prints one table from its results', () => {
+    const dry = run('scripts/gpu-check.sh', ['--dry-run'], { SAMPLES: '2' });
+    expect(dry.status).toBe(0);
+    const planned = dry.stderr.split('\n').filter((l) => l.startsWith('+ '));
+    const rebuild = planned.find((l) => l.includes('npm rebuild onnxruntime-node'));
+    // already installed on some machines; otherwise the install script runs with CUDA asked for
+    if (rebuild !== undefined) expect(rebuild).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false');
+    expect(planned.find((l) => l.includes('vitest run'))).toMatch(/^\+ env NVIDIA_TF32_OVERRIDE=0 npx vitest run .*test\/onnx\/onnx-vit-image-tower\.test\.ts/);
+    expect(planned.filter((l) => l.includes(' bench '))).toEqual([
+      '+ node bin/tpt.js bench --backend onnxruntime --arch RN50 --samples 2 --json',
+      '+ node bin/tpt.js bench --backend onnxruntime --arch ViT-B/16 --samples 2 --json',
+    ]);
+
+    const out = mkdtempSync(join(tmpdir(), 'tpt-gpu-check-'));
+    writeFileSync(join(out, 'gpu.txt'), 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n');
+    writeFileSync(join(out, 'goldens.json'), JSON.stringify({ numPassedTests: 21, numFailedTests: 1, numPendingTests: 2 }));
+    const bench = { seconds_per_sample: 0.614, setup_seconds: 9.2, peak_rss_mb: 3100, samples: 2, views: 64, classes: 200, engine: { name: 'onnxruntime', provider: 'cuda' } };
+    writeFileSync(join(out, 'bench-RN50.json'), `${JSON.stringify(bench)}\n`);
+    writeFileSync(join(out, 'bench-ViT-B-16.json'), `${JSON.stringify({ ...bench, engine: { name: 'onnxruntime', provider: 'cpu' } })}\n`);
+    const table = run('scripts/gpu-check.sh', ['--table', out]);
+    expect(table.status).toBe(0);
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      'GPU check on NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB',
+      '| check                                   | result                        | details                                                          |',
+      '| --------------------------------------- | ----------------------------- | ---------------------------------------------------------------- |',
+      '| ONNX goldens (tolerance 1e-4, TF32 off) | FAIL                          | 21 passed, 1 failed, 2 skipped                                   |',
+      '| tpt bench RN50 (s/sample)               | 0.61                          | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+      '| tpt bench ViT-B/16 (s/sample)           | NOT ON CUDA (onnxruntime/cpu) | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+    ]);
   });
 
   it('the Kubernetes example is an Indexed Job whose pods take shard JOB_COMPLETION_INDEX/completions', () => {
