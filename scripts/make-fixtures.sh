@@ -15,4 +15,6 @@ $PY scripts/fixtures/make_tfevents_goldens.py
 $PY scripts/fixtures/make_model_goldens.py
 $PY scripts/fixtures/make_loss_goldens.py
 $PY scripts/fixtures/make_tpt_goldens.py
+$PY scripts/fixtures/make_dataset_goldens.py
 $PY scripts/fixtures/make_unbuildable_clip.py
+$PY scripts/fixtures/make_method_goldens.py

@@ -5,8 +5,7 @@ import type { BackendChoice } from './engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from './engine/create-towers.js';
 import type { ClipTowers } from './engine/towers.js';
 import { isTptError, TptError } from './errors.js';
-import { IMAGENET_A_CLASSNAMES } from './data/datasets/imagenet-a.js';
-import { datasetClassnames, type DatasetName } from './data/datasets/registry.js';
+import { DEFAULT_DATASET, datasetClassnames, type DatasetName } from './data/datasets/registry.js';
 import type { ModelWeights } from './model/host-params.js';
 import { clipLogits } from './model/logits.js';
 import { createPromptSetup, type PromptTokenizer } from './model/prompt-setup.js';
@@ -36,7 +35,7 @@ export interface ClassifyResult {
 }
 
 export interface ZeroShotOptions {
-  /** Classes to score; the 200 ImageNet-A classes by default. */
+  /** Classes to score; the default dataset's by default. */
   classnames?: readonly string[];
   /** Context words when the weights carry no CoOp ctx. */
   ctxInit?: string;
@@ -71,7 +70,7 @@ export class ZeroShotClassifier {
 
   /** Builds the towers on `engine` (the one `backend: auto` selects when omitted). */
   static async create(weights: ModelWeights, tokenizer: PromptTokenizer, options: ZeroShotOptions & { engine?: SelectedEngine } = {}): Promise<ZeroShotClassifier> {
-    const classnames = options.classnames ?? IMAGENET_A_CLASSNAMES;
+    const classnames = options.classnames ?? datasetClassnames(DEFAULT_DATASET);
     const coop = weights.coopCtx;
     const setup = createPromptSetup(weights, tokenizer, classnames, coop
       ? // CoOp's context fixes the prompt: n_ctx from its shape, "X X … X" placeholders, class-specific if 3-D.
@@ -134,7 +133,7 @@ export interface ClassifyOptions {
   topk?: number | undefined;
   /** The engine (`backend` choice); auto by default. */
   backend?: BackendChoice | undefined;
-  /** Whose classes to score (the dataset registry's class list); ImageNet-A's 200 by default. */
+  /** Whose classes to score (the dataset registry's class list); the default dataset's by default. */
   dataset?: DatasetName | undefined;
   /** Told which engine runs, once it is selected (the CLI prints it on stderr). */
   onEngine?: (label: string) => void;
@@ -157,7 +156,7 @@ export async function classifyImages(files: readonly string[], options: Classify
   const classifier = await ZeroShotClassifier.create(weights, tokenizer, {
     topk: options.topk ?? 5,
     engine,
-    classnames: datasetClassnames(options.dataset ?? 'imagenet-a'),
+    classnames: datasetClassnames(options.dataset ?? DEFAULT_DATASET),
   });
   try {
     return await classifier.classifyFiles(files, options.onFailure);

@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .description(
       "Test-time prompt tuning (TPT) of OpenAI's CLIP (ResNet or ViT) with CoOp prompts on ImageNet-A and the TPT paper's\n" +
-        'other test sets (ImageNet, -V2, -R, -Sketch), in TypeScript, on ONNX Runtime or TensorFlow.js.\n' +
+        'other test sets (ImageNet, -V2, -R, -Sketch; the ten fine-grained sets of its Table 2), in TypeScript, on ONNX Runtime or TensorFlow.js.\n' +
         'Start with `tpt run --config configs/baseline.json`; every command has --help with examples.',
     )
     .option('--debug', 'print stack traces with error messages (also TPT_DEBUG=1); accepted anywhere on the line')

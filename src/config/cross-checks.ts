@@ -1,13 +1,14 @@
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
 import type { LossContext } from '../losses/types.js';
-import type { TptConfig } from './schema.js';
+import { assertMethodCanRun, assertMethodConfig } from '../tta/methods/names.js';
+import { defaultConfig, type TptConfig } from './schema.js';
 import { parseShard } from '../data/sample-order.js';
+import { DEFAULT_DATASET, getDataset } from '../data/datasets/registry.js';
 
 /**
  * Checks that involve several keys, run before anything is loaded so that a run never dies on its first
  * sample over a setting: the augmenter's view count against the loss's selection (a selection that keeps
- * no view), the patch grid, the shard.
+ * no view), the patch grid, the shard, the keys the chosen method does not use.
  */
 
 /** Views per sample in the augmenters' order: view 0 (the original), then the augmented ones. */
@@ -35,11 +36,18 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   if (config.shard !== null) parseShard(config.shard);
-  if (config.dataset !== 'imagenet-a' && config.dataset_path === null) {
-    // imagenet_a_path (default ./imagenet-a/) would point this dataset at ImageNet-A's folder
-    throw new TptError('CONFIG_INVALID', `config: dataset: ${config.dataset} needs dataset_path (imagenet_a_path names ImageNet-A's folder)`, {
-      hint: `Set dataset_path to the ${config.dataset} folder, e.g. --set dataset_path=/data/${config.dataset}.`,
+  const spec = getDataset(config.dataset);
+  if (spec.pathKey === 'dataset_path' && config.dataset_path === null) {
+    // imagenet_a_path names the seed's dataset's folder, never this one's
+    throw new TptError('CONFIG_INVALID', `config: dataset: ${config.dataset} needs dataset_path (imagenet_a_path names ${getDataset(DEFAULT_DATASET).title}'s folder)`, {
+      hint: `Set dataset_path to ${spec.folderHint}, e.g. --set dataset_path=/data/${config.dataset}.`,
     });
   }
-  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config));
+  if (config.split_file !== null && spec.listing.kind === 'folder-tree') {
+    throw new TptError('CONFIG_INVALID', `config: split_file: ${spec.title} is listed by its class folders, not by a split file`, {
+      hint: 'Set split_file to null (it is for the cross-dataset sets, e.g. a split_zhou_*.json).',
+    });
+  }
+  assertMethodConfig(config, defaultConfig());
+  assertMethodCanRun(config, lossContextOf(config), viewCountFor(config));
 }

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { isTptError } from '../errors.js';
-import { type ClassCount, type DatasetProblem, scanDataset } from './dataset.js';
-import { type DatasetName, getDataset } from './datasets/registry.js';
+import { type ClassCount, type DatasetProblem, type ProblemKind, scanDataset } from './dataset.js';
+import { type DatasetName, DEFAULT_DATASET, getDataset } from './datasets/registry.js';
 import { decodeImage } from './image.js';
 
 /**
@@ -17,9 +17,11 @@ export const DECODE_CHECKS = ['none', 'header', 'full'] as const;
 export type DecodeCheck = (typeof DECODE_CHECKS)[number];
 
 export interface VerifyOptions {
-  /** Registry name; default `imagenet-a`. */
+  /** Registry name; default: the registry's default dataset. */
   readonly dataset?: DatasetName;
   readonly allowPartial?: boolean;
+  /** Split-file sets: the split file (config `split_file`); null or undefined: looked up in the dataset folder. */
+  readonly splitFile?: string | null;
   readonly decode?: DecodeCheck;
   /** Images decoded at once (libvips works off the main thread). */
   readonly concurrency?: number;
@@ -34,6 +36,8 @@ export interface VerifyReport {
   readonly dataset: DatasetName;
   /** Images in the published dataset, to compare `totalImages` with. */
   readonly expectedImages: number;
+  /** Split-file sets: the split file read (null when none was, or for a folder-tree set). */
+  readonly splitFile: string | null;
   /** Classes of the dataset (its class folders when complete). */
   readonly classesTotal: number;
   readonly usable: boolean;
@@ -87,28 +91,37 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
   return results;
 }
 
+/** The problem kind of a folder a scan refused outright. */
+function unusableKind(code: string, dataset: DatasetName): ProblemKind {
+  if (code === 'DATASET_NOT_FOUND') return 'not_found';
+  if (code === 'DATASET_SPLIT_NOT_FOUND') return 'split_not_found';
+  if (code === 'DATASET_SPLIT_FOREIGN') return 'foreign_split';
+  // What reports of the seed's dataset always said.
+  return dataset === DEFAULT_DATASET ? 'not_imagenet_a' : 'not_dataset';
+}
+
 /**
  * Checks a dataset folder and reports images per class and every problem. Never throws for a problem in
  * the folder (a missing or foreign folder becomes an unusable report); `usable` is false when a run would
  * refuse the folder.
  */
 export async function verifyDataset(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const spec = getDataset(options.dataset ?? 'imagenet-a');
+  const spec = getDataset(options.dataset ?? DEFAULT_DATASET);
   const about = { dataset: spec.name, expectedImages: spec.expectedImages, classesTotal: spec.classes.length };
   const allowPartial = options.allowPartial ?? false;
   const decodeCheck = options.decode ?? 'full';
   let dataset;
   try {
-    dataset = await scanDataset(root, { allowPartial, dataset: spec.name });
+    dataset = await scanDataset(root, { allowPartial, dataset: spec.name, splitFile: options.splitFile ?? null });
   } catch (e) {
     if (!isTptError(e)) throw e;
     const problem: DatasetProblem = {
-      kind: e.code === 'DATASET_NOT_FOUND' ? 'not_found' : spec.name === 'imagenet-a' ? 'not_imagenet_a' : 'not_dataset',
+      kind: unusableKind(e.code, spec.name),
       severity: 'error',
       path: '.',
       message: e.hint ? `${e.message} (${e.hint})` : e.message,
     };
-    return { root, ...about, usable: false, allowPartial, decodeCheck, totalImages: 0, undecodableImages: 0, classesPresent: 0, classes: [], problems: [problem] };
+    return { root, ...about, splitFile: null, usable: false, allowPartial, decodeCheck, totalImages: 0, undecodableImages: 0, classesPresent: 0, classes: [], problems: [problem] };
   }
   const problems = [...dataset.problems];
   let undecodable = 0;
@@ -118,7 +131,7 @@ export async function verifyDataset(root: string, options: VerifyOptions = {}): 
     const checks = await mapLimited(
       dataset.samples,
       options.concurrency ?? 4,
-      (s) => checkImage(join(root, s.file), decodeCheck),
+      (s) => checkImage(join(dataset.imageRoot, s.file), decodeCheck),
       () => options.onProgress?.(++done, total),
     );
     // cropPatchesWithOverlap's rule: a side shorter than the grid leaves an empty patch (IMAGE_TOO_SMALL)
@@ -147,6 +160,7 @@ export async function verifyDataset(root: string, options: VerifyOptions = {}): 
   return {
     root,
     ...about,
+    splitFile: dataset.splitFile ?? null,
     usable: !problems.some((p) => p.severity === 'error'),
     allowPartial,
     decodeCheck,
@@ -162,19 +176,23 @@ export async function verifyDataset(root: string, options: VerifyOptions = {}): 
 export function formatVerifyReport(report: VerifyReport): string {
   const spec = getDataset(report.dataset);
   const lines: string[] = [`${spec.title} folder: ${report.root}`];
+  if (report.splitFile !== null) lines.push(`split file: ${report.splitFile}`);
   if (report.classes.length > 0) {
     // A partial folder lists its present classes; the missing ones are counted among the errors.
     const present = report.classes.filter((c) => c.present);
-    const listed = present.length * 2 >= report.classes.length ? report.classes : present;
-    lines.push('', 'label  wnid       images  class');
-    for (const c of listed) {
+    const shown = present.length * 2 >= report.classes.length ? report.classes : present;
+    // The ImageNet sets show each class's WordNet id; the others have none.
+    const wnids = report.classes.some((c) => c.wnid !== undefined);
+    lines.push('', wnids ? 'label  wnid       images  class' : 'label  images  class');
+    for (const c of shown) {
       const images = c.present ? String(c.images) : '-';
-      lines.push(`${String(c.label).padStart(5)}  ${c.wnid}  ${images.padStart(6)}  ${c.name}`);
+      lines.push(`${String(c.label).padStart(5)}  ${wnids ? `${c.wnid ?? ''}  ` : ''}${images.padStart(6)}  ${c.name}`);
     }
-    if (listed.length < report.classes.length) lines.push(`(${report.classes.length - listed.length} class folders not present are not listed)`);
+    const listed = spec.listing.kind === 'folder-tree' ? 'class folders' : 'classes of the split';
+    if (shown.length < report.classes.length) lines.push(`(${report.classes.length - shown.length} ${listed} not present are not listed)`);
     lines.push(
       '',
-      `${report.totalImages} images in ${report.classesPresent} of ${report.classesTotal} class folders` +
+      `${report.totalImages} images in ${report.classesPresent} of ${report.classesTotal} ${listed}` +
         (report.decodeCheck === 'none' ? ' (not decoded)' : `; ${report.undecodableImages} cannot be decoded (${report.decodeCheck} check)`),
       `The published ${spec.title} has ${report.expectedImages.toLocaleString('en-US')} images in ${report.classesTotal} classes` +
         (report.totalImages === report.expectedImages ? ' (the count matches).' : '.'),
@@ -188,7 +206,7 @@ export function formatVerifyReport(report: VerifyReport): string {
     '',
     report.usable
       ? `Usable${report.allowPartial && report.classesPresent < report.classesTotal ? ' (partial: allow_partial_dataset must be true)' : ''}.`
-      : 'NOT usable: fix the errors above' + (errors.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class') ? ' or pass --allow-partial.' : '.'),
+      : 'NOT usable: fix the errors above' + (errors.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class' || p.kind === 'missing_image') ? ' or pass --allow-partial.' : '.'),
   );
   return lines.join('\n');
 }
@@ -203,9 +221,4 @@ function firstFewOfEachKind(problems: readonly DatasetProblem[]): string[] {
     if (group.length > FIRST_FEW) lines.push(`  … and ${group.length - FIRST_FEW} more of this kind (${kind}; --json lists every one)`);
   }
   return lines;
-}
-
-/** `verifyDataset` of ImageNet-A (the seed's only dataset). */
-export function verifyImageNetA(root: string, options: Omit<VerifyOptions, 'dataset'> = {}): Promise<VerifyReport> {
-  return verifyDataset(root, { ...options, dataset: 'imagenet-a' });
 }

@@ -12,12 +12,15 @@ export interface BannerInfo {
   alreadyDone: number;
   total: number;
   seed: number;
+  /** The test-time adaptation method and what it runs, e.g. "tpt (loss defaultTPT, 1 step)". */
+  method: string;
   backend: string;
   weights: string;
   arch: string;
   coop: string;
   vocabulary: string;
-  dataset: { root: string; samples: number; classes: number; complete: boolean };
+  /** `title`: the dataset's (registry); `splitFile`: the split file a split-file set was listed from. */
+  dataset: { root: string; samples: number; classes: number; complete: boolean; title?: string; splitFile?: string };
   shard: string | null;
   /** The resolved config as the seed prints it (`Config: {...}`). */
   configJson: string;

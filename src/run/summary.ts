@@ -1,6 +1,6 @@
 import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import type { EngineRecord } from '../engine/towers.js';
-import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
+import { DEFAULT_DATASET, datasetClassnames } from '../data/datasets/registry.js';
 import type { SampleRecord } from './records.js';
 
 /**
@@ -55,7 +55,7 @@ export interface SummaryContext {
   engine?: EngineRecord;
   workers: number;
   now?: Date;
-  /** The run's class names (its dataset's); ImageNet-A's when not given. */
+  /** The run's class names (its dataset's); the default dataset's when not given. */
   classnames?: readonly string[];
   /** The signal that stopped the run, if one did. */
   interruptedBy?: string;
@@ -88,7 +88,7 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
 }
 
 /** The running totals of records alone: they are replayed into a silent tracker over the run's class names. */
-export function totalsOfRecords(records: readonly SampleRecord[], classnames: readonly string[] = IMAGENET_A_CLASSNAMES): TrackerSummary {
+export function totalsOfRecords(records: readonly SampleRecord[], classnames: readonly string[] = datasetClassnames(DEFAULT_DATASET)): TrackerSummary {
   const tracker = new MetricsTracker({ writer: null, nClasses: classnames.length, classnames, saveImgs: false });
   tracker.replay(records.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
   return tracker.summary();

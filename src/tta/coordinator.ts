@@ -1,11 +1,8 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
-import { shareStateDict } from '../workers/shared-weights.js';
-import { TuningPool } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
@@ -13,7 +10,7 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
+import { assertMethodCanRun, methodLabel } from './methods/names.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
@@ -21,7 +18,8 @@ import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../ru
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
 import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { loadModelInputs, type ModelInputs } from './model-loader.js';
+import { startSampleProcessor } from './sample-processor.js';
 import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
@@ -38,32 +36,12 @@ import { describeWeightsSource } from '../weights/load.js';
 
 export type { SampleProcessor } from './run-session.js';
 
-/** A tuner in this thread, one sample at a time; closing it frees its towers. */
-export function inThreadProcessor(owned: OwnedTuner): SampleProcessor {
-  return {
-    concurrency: 1,
-    process: (views) => owned.tuner.tuneSample(views),
-    close: () => owned.dispose(),
-  };
-}
+export { inThreadProcessor } from './sample-processor.js';
 
-/**
- * `workers` samples at a time: more than one (tfjs on a CPU backend only) runs worker threads, each with its
- * own backend and model built from this thread's decoded weights (shared memory, not re-read); one tunes
- * here, on the selected engine.
- */
+/** The config's method, in this thread or in `workers` threads (tfjs on a CPU backend only): see sample-processor.ts. */
 async function defaultProcessor(config: TptConfig, engine: SelectedEngine, inputs: ModelInputs): Promise<SampleProcessor> {
   const workers = resolveWorkerCount(config.workers, engine.info);
-  if (workers === 1) {
-    const owned = tunerOver(config, await engine.create(inputs.weights, inputs.setup));
-    await owned.tuner.baseTextFeatures(); // once per run, before the clock of the first sample
-    return inThreadProcessor(owned);
-  }
-  const weights = { ...inputs.weights, stateDict: shareStateDict(inputs.weights.stateDict) };
-  return TuningPool.start(
-    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
-    { workers, backend: engine.info.provider as BackendChoice },
-  );
+  return startSampleProcessor(config, engine, { weights: inputs.weights, classnames: datasetClassnames(config.dataset), setup: () => inputs.setup }, workers);
 }
 
 export interface RunTptOptions {
@@ -134,7 +112,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const reporter = options.reporter ?? silentReporter;
   // Loads the engine's runtime (and a fallback's reason), builds no model.
   const engine = await selectEngine(config.backend);
-  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
+  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset, splitFile: config.split_file });
   const plan = planSamples(dataset.samples, config);
   // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
   // files are touched, and the banner reads the architecture from here.
@@ -142,7 +120,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   // image_size null (the default) is the weights' input resolution; loadModelInputs refused any other size.
   const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
   // The augmenter's actual view count (the config check used the formula).
-  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
+  assertMethodCanRun(config, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
@@ -176,7 +154,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
     try {
       const prefetcher = new ViewPrefetcher(
         plan,
-        (sample) => prepareSample(sample, { datasetRoot: datasetFolder(config), seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        (sample) => prepareSample(sample, { datasetRoot: dataset.imageRoot, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
         config.num_workers,
         start,
       );
@@ -230,6 +208,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         alreadyDone: start,
         total: plan.length,
         seed: config.seed,
+        method: methodLabel(config),
         backend: selectedEngineLabel(engine),
         weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
@@ -245,6 +224,8 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
           samples: dataset.samples.length,
           classes: dataset.classes.filter((c) => c.present).length,
           complete: dataset.complete,
+          title: dataset.spec.title,
+          ...(dataset.splitFile === undefined ? {} : { splitFile: dataset.splitFile }),
         },
         shard: config.shard,
         configJson: configText,

@@ -5,6 +5,7 @@ import { LOSSES } from '../losses/registry.js';
 import type { LossContext, LossFn } from '../losses/types.js';
 import { clipLogits } from '../model/logits.js';
 import { AdamW } from './adamw.js';
+import type { SampleTuner } from './methods/types.js';
 
 /**
  * The seed's per-sample TPT step (test_time_adapt_eval's loop body plus test_time_tuning), as a function of
@@ -54,12 +55,17 @@ export interface TunerSettings {
   lossContext: LossContext;
   learningRate: number;
   ttaSteps: number;
+  /**
+   * A term of the text features alone added to the loss in every step (C-TPT's −λ·ATFD); its gradient
+   * joins the loss's in dL/d(text features), which the towers carry back to the context. Absent for TPT.
+   */
+  textTerm?: (textFeatures: tf.Tensor2D) => tf.Scalar;
 }
 
 /** AdamW as the seed builds it: `torch.optim.AdamW(params, lr)`, every other argument torch's default. */
 export const SEED_ADAMW = { betas: [0.9, 0.999] as const, eps: 1e-8, weight_decay: 0.01 };
 
-export class TestTimeTuner {
+export class TestTimeTuner implements SampleTuner {
   private readonly optimizer: AdamW;
   private readonly lossFn: LossFn;
   /** The context being tuned (host): the initial one at the start of every sample, the tuned one after it. */
@@ -82,6 +88,10 @@ export class TestTimeTuner {
   baseTextFeatures(): Promise<Float32Array> {
     this.baseText ??= this.towers.textFeatures(this.towers.initialCtx);
     return this.baseText;
+  }
+
+  async prepare(): Promise<void> {
+    await this.baseTextFeatures();
   }
 
   /** Runs the whole per-sample procedure; tfjs tensors it creates are all released before it returns. */
@@ -142,7 +152,11 @@ export class TestTimeTuner {
     let loss = Number.NaN;
     const lossGradient = (text: Float32Array): Float32Array =>
       tf.tidy(() => {
-        const lossOf = (t: tf.Tensor2D) => this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+        const { textTerm } = this.settings;
+        const lossOf = (t: tf.Tensor2D) => {
+          const loss = this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+          return textTerm === undefined ? loss : tf.add(loss, textTerm(t));
+        };
         const { value, grad } = tf.valueAndGrad(lossOf)(tf.tensor2d(text, [numClasses, embedDim]));
         loss = value.dataSync()[0]!;
         return new Float32Array(grad.dataSync());

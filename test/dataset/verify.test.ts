@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { formatVerifyReport, verifyImageNetA } from '../../src/data/dataset-verify.js';
+import { formatVerifyReport, verifyDataset } from '../../src/data/dataset-verify.js';
 import { Command } from 'commander';
 import { registerDataset } from '../../src/cli/dataset.js';
 import { isTptError } from '../../src/errors.js';
@@ -24,9 +24,9 @@ afterAll(async () => {
 const undecodable = (problems: readonly { kind: string; path: string }[]) =>
   problems.filter((p) => p.kind === 'undecodable_image').map((p) => p.path);
 
-describe('verifyImageNetA', () => {
+describe('verifyDataset', () => {
   it('counts images per class and finds undecodable images with a full decode', async () => {
-    const report = await verifyImageNetA(root, { allowPartial: true, decode: 'full' });
+    const report = await verifyDataset(root, { allowPartial: true, decode: 'full' });
     expect(report.usable).toBe(true);
     expect(report.totalImages).toBe(11);
     expect(report.classesPresent).toBe(4);
@@ -43,14 +43,14 @@ describe('verifyImageNetA', () => {
   });
 
   it('reads only headers in header mode and nothing in none mode', async () => {
-    const header = await verifyImageNetA(root, { allowPartial: true, decode: 'header' });
+    const header = await verifyDataset(root, { allowPartial: true, decode: 'header' });
     expect(undecodable(header.problems)).toEqual(['n01531178/broken.jpg']);
-    const none = await verifyImageNetA(root, { allowPartial: true, decode: 'none' });
+    const none = await verifyDataset(root, { allowPartial: true, decode: 'none' });
     expect(undecodable(none.problems)).toEqual([]);
   });
 
   it('is not usable when classes are missing and partial is not allowed, or when the folder is foreign', async () => {
-    const strict = await verifyImageNetA(root, { decode: 'none' });
+    const strict = await verifyDataset(root, { decode: 'none' });
     expect(strict.usable).toBe(false);
     expect(strict.problems.filter((p) => p.severity === 'error').length).toBe(197); // 196 missing + 1 empty
     const text = formatVerifyReport(strict);
@@ -60,7 +60,7 @@ describe('verifyImageNetA', () => {
     expect(text).toContain('  … and 191 more of this kind (missing_class; --json lists every one)');
     expect(text.split('\n').filter((l) => l.startsWith('  - ') && l.endsWith(' is missing')).length).toBe(5);
     const empty = await tempDir('empty');
-    const foreign = await verifyImageNetA(empty, { decode: 'none' });
+    const foreign = await verifyDataset(empty, { decode: 'none' });
     await rm(empty, { recursive: true });
     expect(foreign.usable).toBe(false);
     expect(foreign.problems[0]?.kind).toBe('not_imagenet_a');

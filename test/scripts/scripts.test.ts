@@ -7,9 +7,20 @@ import { getDataset } from '../../src/data/datasets/registry.js';
 import { DEMO_WNIDS } from '../../src/demo/demo-dataset.js';
 import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
 import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
+import { writeAircraftTree, writeDtdTree } from '../dataset/split-trees.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', 'scripts/gpu-check.sh', '.ci/run'];
+const SCRIPTS = [
+  'scripts/sweep-overlap.sh',
+  'scripts/sweep-losses.sh',
+  'scripts/reproduce-seed.sh',
+  'scripts/reproduce-tpt-table1.sh',
+  'scripts/reproduce-tpt-table2.sh',
+  'scripts/compare-methods.sh',
+  'scripts/slurm-array.sh',
+  'scripts/gpu-check.sh',
+  '.ci/run',
+];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -110,6 +121,20 @@ describe('scripts', () => {
     expect(run('scripts/reproduce-tpt-table1.sh', ['--help']).stdout).toMatch(/Table 1 \(natural distribution shifts/);
   });
 
+  it('compare-methods plans one run per method from configs/methods/, on the chosen test set', () => {
+    const { status, stdout } = run('scripts/compare-methods.sh', ['--dry-run', '--dataset', 'imagenet-r', '--dataset-path', '/d/r', '--out-dir', '/tmp/o'], { TPT: 'tpt' });
+    expect(status).toBe(0);
+    const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
+    expect(commands).toEqual(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta'].map(
+        (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
+      ),
+    );
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'tda' }).status).toBe(2);
+  });
+
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
     const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
     writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
@@ -206,6 +231,98 @@ describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
     expect(folders).toHaveLength(11);
     expect(entries.filter((d) => d.isFile()).map((d) => d.name).sort()).toEqual(['losses-ce.png', 'losses-patch.png']);
     for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
+  }, 600_000);
+});
+
+describe('reproduce-tpt-table2', () => {
+  it('plans 2 methods × the ten sets per backbone, in CoOp\'s layout or, with --split-dir, TPT\'s', () => {
+    const { status, stdout } = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--dtd', '/d/dtd', '--fgvc-aircraft', '/d/air'], { DATA_ROOT: '/data' });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.startsWith('  '));
+    expect(lines).toHaveLength(40);
+    const configs = [...new Set(lines.map((l) => /--config (\S+)/.exec(l)?.[1]))];
+    expect(configs).toEqual(['rn50', 'vit-b16'].flatMap((b) => ['zeroshot', 'tpt'].map((m) => `configs/table2-${b}-${m}.json`)));
+    const sets = lines.slice(0, 10).map((l) => /--set dataset=(\S+)/.exec(l)?.[1]);
+    expect(sets).toEqual(['flowers102', 'dtd', 'oxford-pets', 'stanford-cars', 'ucf101', 'caltech101', 'food101', 'sun397', 'fgvc-aircraft', 'eurosat']);
+    expect(lines[0]).toContain('--set dataset_path=/data/oxford_flowers');
+    expect(lines[1]).toContain('--set dataset_path=/d/dtd');
+    expect(lines[8]).toContain('--set dataset_path=/d/air');
+    for (const l of lines) expect(l).not.toContain('split_file');
+
+    const tpt = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--split-dir', '/s'], { DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'vit-b16', METHODS: 'tpt' });
+    expect(tpt.stdout.split('\n').filter((l) => l.startsWith('  '))).toEqual([
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=dtd --set dataset_path=data/dtd --set out_dir=runs --set split_file=/s/split_zhou_DescribableTextures.json ',
+      // Aircraft's split file needs variants.txt beside it: it stays in the dataset folder
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=fgvc-aircraft --set dataset_path=data/fgvc_aircraft --set out_dir=runs ',
+    ]);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { DATASETS: 'imagenet-a' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { METHODS: 'coop' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--help']).stdout).toMatch(/Table 2 \(cross-dataset generalization/);
+  });
+});
+
+describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two sets', () => {
+  it('runs zero-shot and TPT on DTD (TPT\'s layout) and FGVC-Aircraft, with the sets\' labels, class counts and AugMix rule', async () => {
+    const dtd = await writeDtdTree('tpt');
+    const aircraft = await writeAircraftTree();
+    const outDir = mkdtempSync(join(tmpdir(), 'tpt-table2-runs-'));
+    const extra = ['n_aug=3', 'selection_p_all=0.5', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync(
+      'scripts/reproduce-tpt-table2.sh',
+      { TPT: `${process.execPath} bin/tpt.js`, DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'rn50', CLIP_WEIGHTS: TINY_CLIP, OUT_DIR: outDir, TPT_EXTRA: extra },
+      ['--dtd', dtd.root, '--split-dir', join(dtd.splitFile as string, '..'), '--fgvc-aircraft', aircraft],
+    );
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('== Table 2');
+    const folders = readdirSync(outDir).filter((d) => d.startsWith('table2-')).sort();
+    expect(folders).toHaveLength(4);
+    for (const f of folders) {
+      const { config } = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8'));
+      const samples = readFileSync(join(outDir, f, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary.finished).toBe(true);
+      // the resolved views rule is what config.json records: AugMix on for both sets (TPT: len(set_id) > 1)
+      expect(config.augmix).toBe(true);
+      expect(f).toContain(`_dataset=${config.dataset}`);
+      const byFile = Object.fromEntries(samples.map((s: { file: string; target: number }) => [s.file, s.target]));
+      if (config.dataset === 'dtd') {
+        expect(byFile).toEqual({ 'zigzagged/zigzagged_0001.jpg': 46, 'banded/banded_0002.jpg': 0, 'dotted/dotted_0111.jpg': 10, 'banded/banded_0004.jpg': 0, 'zigzagged/zigzagged_0007.jpg': 46, 'dotted/dotted_0003.jpg': 10 });
+      } else {
+        expect(byFile).toEqual({ '1514522.jpg': 0, '0065006.jpg': 41, '1048211.jpg': 73, '0453218.jpg': 25, '2193417.jpg': 41 });
+      }
+      // predictions are indices into the set's own class list
+      for (const s of samples) expect(s.tpt.pred).toBeLessThan(getDataset(config.dataset).classes.length);
+      expect(config.tta_steps).toBe(/-tpt_/.test(f) ? 1 : 0);
+    }
+  }, 600_000);
+});
+
+describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
+  it('runs the five methods and prints one report row per method', async () => {
+    const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
+    const outDir = join(inputs.root, '..', 'runs');
+    mkdirSync(outDir);
+    // 21 views: R-TPT's reliability needs 20 other views; 2 samples
+    const extra = ['reduced_size=2', 'n_aug=20', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync('scripts/compare-methods.sh', {
+      TPT: `${process.execPath} bin/tpt.js`,
+      CLIP_WEIGHTS: inputs.weightsDir,
+      OUT_DIR: outDir,
+      TPT_EXTRA: extra,
+    }, ['--imagenet-a', inputs.datasetDir]);
+    expect(status, stderr).toBe(0);
+    const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tpt', 'compare-zero']);
+    for (const f of readdirSync(outDir)) {
+      const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
+      expect(f.startsWith(`compare-${config.method}_`)).toBe(true);
+      expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, samples_done: 2 });
+    }
   }, 600_000);
 });
 
