@@ -73,7 +73,7 @@ describe('images too small for the patch grid', () => {
     const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
     await writeFile(join(dir, 'n01498041', 'dot.png'), dot);
     for (const decode of ['header', 'full'] as const) {
-      const report = await verifyImageNetA(dir, { allowPartial: true, decode });
+      const report = await verifyDataset(dir, { allowPartial: true, decode });
       const small = report.problems.filter((p) => p.kind === 'small_image');
       expect(small.map((p) => [p.path, p.severity])).toEqual([['n01498041/dot.png', 'warning']]);
       expect(small[0]!.message).toBe(
@@ -82,7 +82,7 @@ describe('images too small for the patch grid', () => {
       expect(report.usable).toBe(true);
     }
     // the fixture's 6×4 images fit a 4×4 grid, not an 8×8 one
-    const grid8 = await verifyImageNetA(dir, { allowPartial: true, decode: 'header', nPatches: 64 });
+    const grid8 = await verifyDataset(dir, { allowPartial: true, decode: 'header', nPatches: 64 });
     expect(grid8.problems.filter((p) => p.kind === 'small_image').length).toBe(10);
     expect(formatVerifyReport(grid8)).toContain('… and 5 more of this kind (small_image; --json lists every one)');
     await rm(dir, { recursive: true, force: true });
