@@ -56,7 +56,7 @@ export function registerClassify(program: Command): void {
         `  $ tpt classify photo.jpg --weights ViT-B-16.pt --dataset ${DATASET_NAMES.at(-1) ?? DEFAULT_DATASET} --backend onnxruntime\n`,
     )
     .action(async (images: string[], opts: ClassifyCliOptions) => {
-      const failures: Array<{ file: string; error: TptError }> = [];
+      const failures: TptError[] = [];
       const results = await classifyImages(images, {
         weights: opts.weights,
         coop: opts.coop,
@@ -66,7 +66,7 @@ export function registerClassify(program: Command): void {
         dataset: opts.dataset,
         // On stderr, so --json output stays one parseable array.
         onEngine: (label) => process.stderr.write(`engine: ${label}\n`),
-        onFailure: (file, error) => failures.push({ file, error }),
+        onFailure: (_file, error) => failures.push(error),
       });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatClassifyTable(results));
       if (failures.length > 0) {
@@ -74,7 +74,7 @@ export function registerClassify(program: Command): void {
         throw new TptError(
           'IMAGE_DECODE',
           `cannot read ${failures.length} of ${images.length} images (the other ${results.length} are scored above):\n` +
-            failures.map(({ error }) => `  ${error.message}`).join('\n'),
+            failures.map((error) => `  ${error.message}`).join('\n'),
           { hint: 'Check or replace those files; `tpt dataset verify <folder>` lists every unreadable image of a folder.' },
         );
       }
