@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { EngineRecord } from '../engine/towers.js';
 import { join } from 'node:path';
 import { schemaDefaults, type ConfigKey, type TptConfig } from '../config/schema.js';
@@ -10,6 +10,7 @@ import { readJsonLines, repairTornLine } from './jsonl.js';
 import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
+import { makeFolderSync } from '../io/make-folder.js';
 
 /**
  * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
@@ -148,7 +149,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
   const startOver = options.fresh === true || !config.save;
-  mkdirSync(dir, { recursive: true });
+  makeFolderSync(dir);
 
   let previous: RunConfigFile | undefined;
   if (existsSync(configPath)) {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
@@ -26,6 +26,8 @@ import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+import { makeFolderSync } from '../io/make-folder.js';
+import { describeWeightsSource } from '../weights/load.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -81,8 +83,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const created = !existsSync(dir);
   let lock: RunLock;
   try {
-    mkdirSync(dir, { recursive: true });
-    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    makeFolderSync(dir);
+    const reporter = options.reporter ?? silentReporter;
+    lock = lockRunFolder(dir, { ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}), onWait: (message) => reporter.notice(message) });
   } catch (error) {
     throw runFolderWriteError(error, dir) ?? error;
   }
@@ -221,7 +224,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         seed: config.seed,
         method: methodLabel(config),
         backend: selectedEngineLabel(engine),
-        weights: `${config.clip_weights} (${inputs.weights.source})`,
+        weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
           config.templates !== null

@@ -18,6 +18,7 @@ const SCRIPTS = [
   'scripts/reproduce-tpt-table2.sh',
   'scripts/compare-methods.sh',
   'scripts/slurm-array.sh',
+  'scripts/gpu-check.sh',
   '.ci/run',
 ];
 
@@ -138,15 +139,54 @@ describe('scripts', () => {
     const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
     writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
     chmodSync(join(bin, 'sbatch'), 0o755);
-    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: '/scratch/r', CONFIG: 'configs/best-patch.json' });
+    const outDir = join(bin, 'scratch-r');
+    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: outDir, CONFIG: 'configs/best-patch.json' });
     expect(submit.status).toBe(0);
     const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
     expect(calls[0]).toContain('--array=0-2');
-    expect(calls[1]).toContain('--dependency=afterok:777');
-    expect(calls[1]).toContain("merge '/scratch/r/*_shard=*of3' --out '/scratch/r/merged-777'");
+    expect(calls[0]).toContain(`--output=${outDir}/tpt-%A_%a.out`); // logs beside the runs, not in the checkout
+    // the merge: after every task succeeds, and removed by Slurm (not left queued) once one cannot
+    const merge = calls[1].split(' ');
+    expect(merge).toContain('--dependency=afterok:777');
+    expect(merge).toContain('--kill-on-invalid-dep=yes');
+    expect(merge).toContain(`--output=${outDir}/tpt-merge-%j.out`);
+    expect(calls[1]).toContain(`merge '${outDir}/*_shard=*of3' --out '${outDir}/merged-777'`);
+    expect(existsSync(outDir)).toBe(true); // made before sbatch, which would not
+    expect(readFileSync(join(ROOT, 'scripts/slurm-array.sh'), 'utf8')).not.toMatch(/^#SBATCH --output/m);
 
     const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
     expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
+  });
+
+  it('gpu-check plans the CUDA provider, the goldens with TF32 off and both benches (--dry-run), and prints one table from its results', () => {
+    const dry = run('scripts/gpu-check.sh', ['--dry-run'], { SAMPLES: '2' });
+    expect(dry.status).toBe(0);
+    const planned = dry.stderr.split('\n').filter((l) => l.startsWith('+ '));
+    const rebuild = planned.find((l) => l.includes('npm rebuild onnxruntime-node'));
+    // already installed on some machines; otherwise the install script runs with CUDA asked for
+    if (rebuild !== undefined) expect(rebuild).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false');
+    expect(planned.find((l) => l.includes('vitest run'))).toMatch(/^\+ env NVIDIA_TF32_OVERRIDE=0 npx vitest run .*test\/onnx\/onnx-vit-image-tower\.test\.ts/);
+    expect(planned.filter((l) => l.includes(' bench '))).toEqual([
+      '+ node bin/tpt.js bench --backend onnxruntime --arch RN50 --samples 2 --json',
+      '+ node bin/tpt.js bench --backend onnxruntime --arch ViT-B/16 --samples 2 --json',
+    ]);
+
+    const out = mkdtempSync(join(tmpdir(), 'tpt-gpu-check-'));
+    writeFileSync(join(out, 'gpu.txt'), 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n');
+    writeFileSync(join(out, 'goldens.json'), JSON.stringify({ numPassedTests: 21, numFailedTests: 1, numPendingTests: 2 }));
+    const bench = { seconds_per_sample: 0.614, setup_seconds: 9.2, peak_rss_mb: 3100, samples: 2, views: 64, classes: 200, engine: { name: 'onnxruntime', provider: 'cuda' } };
+    writeFileSync(join(out, 'bench-RN50.json'), `${JSON.stringify(bench)}\n`);
+    writeFileSync(join(out, 'bench-ViT-B-16.json'), `${JSON.stringify({ ...bench, engine: { name: 'onnxruntime', provider: 'cpu' } })}\n`);
+    const table = run('scripts/gpu-check.sh', ['--table', out]);
+    expect(table.status).toBe(0);
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      'GPU check on NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB',
+      '| check                                   | result                        | details                                                          |',
+      '| --------------------------------------- | ----------------------------- | ---------------------------------------------------------------- |',
+      '| ONNX goldens (tolerance 1e-4, TF32 off) | FAIL                          | 21 passed, 1 failed, 2 skipped                                   |',
+      '| tpt bench RN50 (s/sample)               | 0.61                          | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+      '| tpt bench ViT-B/16 (s/sample)           | NOT ON CUDA (onnxruntime/cpu) | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+    ]);
   });
 
   it('the Kubernetes example is an Indexed Job whose pods take shard JOB_COMPLETION_INDEX/completions', () => {
@@ -155,6 +195,9 @@ describe('scripts', () => {
     const completions = /completions: (\d+)/.exec(yaml)![1];
     expect(yaml).toContain(`shard="\${JOB_COMPLETION_INDEX}/${completions}"`);
     expect(yaml).toContain(`merge '/data/runs/*_shard=*of${completions}'`);
+    // a preempted pod is not a failed shard: Ignore on DisruptionTarget, and time to finish the sample in flight
+    expect(yaml).toMatch(/- action: Ignore\n\s+onPodConditions:\n\s+- type: DisruptionTarget/);
+    expect(Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)![1])).toBeGreaterThan(30);
   });
 });
 
