@@ -8,6 +8,7 @@ import type { TptConfig } from '../../src/config/schema.js';
 import type { TptError } from '../../src/errors.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { StateRecord } from '../../src/run/online-state.js';
+import { mergeShards } from '../../src/merge/merge-shards.js';
 import { runFolderPath } from '../../src/run/run-folder.js';
 import { runTpt } from '../../src/tta/coordinator.js';
 import { spawnTpt, writeConfigFile } from '../robust/cli.js';
@@ -153,6 +154,18 @@ describe('shards', () => {
     checkConfigConsistency(accepted);
     const result = await runTpt(accepted);
     expect(readSummary(result.dir)).toMatchObject({ online: true, online_shards: 'independent', samples_total: 8 });
+  });
+
+  it('tpt merge of independent online shards: online, online_shards independent, the whole stream\'s order hash', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'tpt-online-shards-'));
+    const dirs = [];
+    for (const shard of ['0/2', '1/2']) {
+      const result = await runTpt({ ...references.get('boostadapter')!.config, out_dir: outDir, shard, online_shards: 'independent' });
+      dirs.push(result.dir);
+    }
+    const merged = mergeShards(dirs, join(outDir, 'merged'));
+    expect(merged.summary).toMatchObject({ online: true, online_shards: 'independent', samples_done: SAMPLES });
+    expect(merged.summary.stream_order_sha256).toBe(readSummary(references.get('boostadapter')!.dir).stream_order_sha256);
   });
 
   it('online_shards with an episodic method is refused', () => {

@@ -348,5 +348,6 @@ export function methodLabel(
   if (spec.tunesPrompt) parts.push(`${config.tta_steps} step${config.tta_steps === 1 ? '' : 's'} at lr ${config.learning_rate}`);
   for (const h of spec.hyperparameters) parts.push(`${h.key} ${hyperparameterValue(config, h.key)}${config[h.key] === null || config[h.key] === undefined ? ' (official)' : ''}`);
   if (!spec.textGradient) parts.push('no gradient');
+  if (spec.kind === 'online') parts.push('online: state carried along the stream, saved in state.jsonl');
   return `${config.method} (${spec.title}${parts.length > 0 ? `; ${parts.join(', ')}` : ''})`;
 }
