@@ -3,6 +3,8 @@
 # settings (configs/methods/<method>.json: views, AugMix, hyperparameters), then one `tpt report` table with
 # a row per method's run folder. Methods and sources: README, "Methods".
 #   methods: tpt c-tpt r-tpt zero mta, and the online tda dmn-zs boostadapter (METHODS picks some, e.g. METHODS="tpt tda")
+# Each config holds ImageNet-A's official views; TDA's official loaders use one view on ImageNet and the fine-grained
+# sets (add TPT_EXTRA="--set n_aug=0" for a TDA-only comparison there).
 # Shrink it with TPT_EXTRA="--set reduced_size=500"; spread it over machines with shards (scripts/slurm-array.sh).
 #
 # Inputs (flags or environment variables; flags win):
