@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { DATASET_NAMES, DEFAULT_DATASET, datasetChoicesText, getDataset } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
+import { TEMPLATE_SET_NAMES } from '../data/templates/template-sets.js';
 import { METHOD_NAMES, METHOD_SPECS } from '../tta/methods/names.js';
 
 /**
@@ -116,7 +117,7 @@ export const configSchema = z
       .enum(METHOD_NAMES)
       .default('tpt')
       .describe(
-        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views). configs/methods/ holds one config per method with its official view settings.',
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views); online, no gradient, state carried from sample to sample in stream order: tda (positive and negative feature caches), dmn-zs (dynamic memory), boostadapter (TDA\'s caches plus a per-sample boosting cache). configs/methods/ holds one config per method with its official view settings.',
       ),
     ctpt_lambda: z
       .number()
@@ -154,6 +155,38 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe('mta: weight of the entropic term (the inlierness softmax temperature). null: the official 0.2.'),
+    tda_alpha: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda, boostadapter: weight α of the positive cache's logits. null: the official value of the dataset's TDA configs/*.yaml (ImageNet-A 2.0)."),
+    tda_beta: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda, boostadapter: sharpness β of the positive cache's affinity exp(−β(1 − f·k)). null: the dataset's official value (ImageNet-A 5.0)."),
+    boost_delta: integer()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("boostadapter: extra per-class capacity δ of the per-sample boosting cache (3 + δ). null: the dataset's official configs/*.yaml delta (ImageNet-A 3; ImageNet has none)."),
+    dmn_beta: z.number().min(0).nullable().default(null).describe('dmn-zs: sharpness β of the memory read-out weights exp(−β(1 − q·m)). null: the official 5.5.'),
+    dmn_weight: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("dmn-zs: weight of the memory's softmax added to the zero-shot softmax. null: 1.0 (the official code searches it after the run on the test labels)."),
+    dmn_memory_size: integer().min(1).nullable().default(null).describe('dmn-zs: test features kept per class. null: the official 50.'),
+    online_shards: z
+      .enum(['independent'])
+      .nullable()
+      .default(null)
+      .describe(
+        "An online method (tda, dmn-zs, boostadapter) over `shard`: 'independent' accepts that each shard adapts on its own slice of the stream (results differ from one unsharded run; the summary says so). null: such a run is refused.",
+      ),
     clip_weights: z
       .string()
       .min(1)
@@ -166,6 +199,13 @@ export const configSchema = z
       .default(null)
       .describe('CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt[.gz]); null uses the embedded vocabulary.'),
     tta_steps: integer().min(0).default(1).describe('AdamW steps per sample (the seed: 1). 0 scores the initial prompt only (zero-shot).'),
+    templates: z
+      .enum(TEMPLATE_SET_NAMES)
+      .nullable()
+      .default(null)
+      .describe(
+        "Zero-shot classifier from a prompt-template ensemble (the TPT paper's \"Ensemble\" rows), from the template registry: clip-7 (the seven ImageNet templates CLIP's notebook selected; TDA's classifier on ImageNet, -A and -V2) or clip-80 (CLIP's 80 ImageNet templates). Each class's text feature is the normalised mean of its templates' normalised features (OpenAI's zeroshot_classifier), computed once per run. A fixed ensemble has no context to tune: with method tpt it needs tta_steps 0 (base and tpt then both score the ensemble), c-tpt and r-tpt refuse it, and zero and mta take it as their text classifier. null: the single prompt of CoOp's context or ctx_init.",
+      ),
     backend: z
       .enum(BACKEND_CHOICES)
       .default('auto')

@@ -38,6 +38,8 @@ function str(value: unknown): string | undefined {
 
 /** The context of an older folder, from its config alone (a context stored in converted weights cannot be seen). */
 function contextOfConfig(config: Json): ContextRecord {
+  const templates = str(config.templates);
+  if (templates !== undefined) return { source: 'templates', text: templates };
   const coop = str(config.coop_weight_path);
   if (coop !== undefined) return { source: 'coop-file', path: coop };
   const init = str(config.ctx_init);
@@ -52,8 +54,8 @@ export function runFacts(config: Json, configFile: Json = {}, summary: Json | un
   const steps = typeof config.tta_steps === 'number' ? config.tta_steps : 1; // the schema's default
   const tuned = (spec?.tunesPrompt ?? true) ? steps > 0 : true;
   const online = summary?.online === true || configFile.online === true || spec?.kind === 'online';
-  const templates = str(config.templates) ?? null;
-  return { method, arch, context, tuned, online, templates: templates === 'none' ? null : templates };
+  const templates = context.source === 'templates' ? (context.text ?? str(config.templates) ?? '') : null;
+  return { method, arch, context, tuned, online, templates };
 }
 
 function isCoop(context: ContextRecord): boolean {
@@ -70,6 +72,7 @@ export function methodGroup(facts: RunFacts): string {
   } else {
     const title = (METHOD_SPECS as Record<string, { title: string } | undefined>)[facts.method]?.title ?? facts.method;
     group = coop ? `CoOp + ${title}` : title;
+    // Zero and MTA over a template ensemble's classifier: a variant of the method, named in the label
   }
   return facts.online ? `${group} (online)` : group;
 }
@@ -78,7 +81,7 @@ export function methodGroup(facts: RunFacts): string {
 export function methodLabel(facts: RunFacts): string {
   const group = methodGroup(facts);
   if (isCoop(facts.context)) return group;
-  if (group === 'Ensemble' && facts.templates !== null) return `Ensemble (${facts.templates})`;
+  if (facts.templates !== null) return `${group} (${facts.templates} templates)`;
   if (facts.context.source === 'ctx_init') return `${group} ("${(facts.context.text ?? '').replaceAll('_', ' ')}")`;
   return `${group} (random context)`;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { EngineRecord } from '../engine/towers.js';
 import { join } from 'node:path';
 import { schemaDefaults, type ConfigKey, type TptConfig } from '../config/schema.js';
@@ -11,6 +11,7 @@ import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
 import type { ContextRecord, RanRecord } from './run-record.js';
+import { makeFolderSync } from '../io/make-folder.js';
 
 /**
  * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
@@ -23,6 +24,8 @@ export const RUN_FILES = {
   skipped: 'skipped.jsonl',
   summary: 'summary.json',
   log: 'log.jsonl',
+  /** Online methods: each finished sample's change to the adaptation state, written before its samples.jsonl line. */
+  state: 'state.jsonl',
 } as const;
 
 const EVENT_FILE_MARKER = 'tfevents';
@@ -172,7 +175,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
   const startOver = options.fresh === true || !config.save;
-  mkdirSync(dir, { recursive: true });
+  makeFolderSync(dir);
 
   let previous: RunConfigFile | undefined;
   if (existsSync(configPath)) {

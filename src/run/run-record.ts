@@ -8,14 +8,17 @@ import type { TptConfig } from '../config/schema.js';
  * Folders written before these fields existed lack them; readers fall back to the config.
  */
 
-/** Where the prompt's initial context came from (the first that applies, as prompt-setup.ts decides). */
-export type ContextSource = 'coop-file' | 'weights-folder' | 'ctx_init' | 'random';
+/**
+ * Where the prompt's initial context came from (the first that applies, as prompt-setup.ts decides), or
+ * `templates`: a template ensemble classifies (config `templates`) and no context is used.
+ */
+export type ContextSource = 'templates' | 'coop-file' | 'weights-folder' | 'ctx_init' | 'random';
 
 export interface ContextRecord {
   source: ContextSource;
   /** coop-file: the CoOp checkpoint; weights-folder: the converted weights folder that stores the context. */
   path?: string;
-  /** ctx_init: the text. */
+  /** ctx_init: the text; templates: the template set's name. */
   text?: string;
 }
 
@@ -28,14 +31,15 @@ export interface RanRecord {
 }
 
 /** The context source of a run whose weights do (or do not) hold a CoOp context after loading. */
-export function contextRecordOf(config: Pick<TptConfig, 'coop_weight_path' | 'clip_weights' | 'ctx_init'>, weightsHoldContext: boolean): ContextRecord {
+export function contextRecordOf(config: Pick<TptConfig, 'coop_weight_path' | 'clip_weights' | 'ctx_init' | 'templates'>, weightsHoldContext: boolean): ContextRecord {
+  if (config.templates !== null) return { source: 'templates', text: config.templates };
   if (config.coop_weight_path !== '') return { source: 'coop-file', path: config.coop_weight_path };
   if (weightsHoldContext) return { source: 'weights-folder', path: config.clip_weights };
   if (config.ctx_init !== '') return { source: 'ctx_init', text: config.ctx_init };
   return { source: 'random' };
 }
 
-const CONTEXT_SOURCES: readonly string[] = ['coop-file', 'weights-folder', 'ctx_init', 'random'];
+const CONTEXT_SOURCES: readonly string[] = ['templates', 'coop-file', 'weights-folder', 'ctx_init', 'random'];
 
 /** A context record read back from a JSON file, or undefined when absent or malformed (an older folder). */
 export function readContextRecord(value: unknown): ContextRecord | undefined {

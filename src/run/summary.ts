@@ -43,6 +43,18 @@ export interface RunSummary {
   updated: string;
   /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
   interrupted_by?: string;
+  /** Only for an online method (tda, dmn-zs, boostadapter): its results depend on the stream's order. */
+  online?: true;
+  /** Online runs: SHA-256 of the run's (or shard's) sample order, one "index<TAB>file" line per position. */
+  stream_order_sha256?: string;
+  /** Online runs over a shard: each shard adapted on its own slice (`online_shards: independent`). */
+  online_shards?: 'independent';
+}
+
+/** What summary.json says about an online run. */
+export interface OnlineSummary {
+  streamOrderSha256: string;
+  shards?: 'independent';
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
@@ -66,6 +78,7 @@ export interface SummaryContext {
   classnames?: readonly string[];
   /** The signal that stopped the run, if one did. */
   interruptedBy?: string;
+  online?: OnlineSummary;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -92,6 +105,9 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
     ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
+    ...(context.online
+      ? { online: true as const, stream_order_sha256: context.online.streamOrderSha256, ...(context.online.shards ? { online_shards: context.online.shards } : {}) }
+      : {}),
   };
 }
 

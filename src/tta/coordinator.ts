@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
+import { TEMPLATE_SETS } from '../data/templates/template-sets.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
@@ -10,14 +11,15 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertMethodCanRun, methodLabel } from './methods/names.js';
+import { assertMethodCanRun, METHOD_SPECS, methodLabel } from './methods/names.js';
+import { readOnlineState, streamOrderSha256 } from '../run/online-state.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
-import { summarizeRecords, type RunSummary } from '../run/summary.js';
+import { summarizeRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import { loadModelInputs, type ModelInputs } from './model-loader.js';
 import { startSampleProcessor } from './sample-processor.js';
 import { archLabel } from '../weights/arch.js';
@@ -25,6 +27,8 @@ import { contextRecordOf, type RanRecord } from '../run/run-record.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+import { makeFolderSync } from '../io/make-folder.js';
+import { describeWeightsSource } from '../weights/load.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -80,8 +84,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const created = !existsSync(dir);
   let lock: RunLock;
   try {
-    mkdirSync(dir, { recursive: true });
-    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    makeFolderSync(dir);
+    const reporter = options.reporter ?? silentReporter;
+    lock = lockRunFolder(dir, { ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}), onWait: (message) => reporter.notice(message) });
   } catch (error) {
     throw runFolderWriteError(error, dir) ?? error;
   }
@@ -126,6 +131,10 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info), ran });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
+    const online: OnlineSummary | undefined =
+      METHOD_SPECS[config.method].kind === 'online'
+        ? { streamOrderSha256: streamOrderSha256(plan), ...(config.shard !== null && config.online_shards ? { shards: config.online_shards } : {}) }
+        : undefined;
 
     if (start === plan.length && folder.previousSummary?.finished) {
       const summary = summarizeRecords(folder.samples, {
@@ -140,6 +149,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         ran,
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
+        ...(online ? { online } : {}),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -147,6 +157,12 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
 
     // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
+    if (online) {
+      // The state after the recorded samples, exactly: their updates replayed in stream order.
+      const updates = readOnlineState(folder.dir, folder.samples);
+      if (processor.restore === undefined) throw new Error(`the processor of online method ${config.method} cannot restore its state`);
+      processor.restore(updates);
+    }
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -178,6 +194,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         },
         stopAfter: options.stopAfter,
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
+        ...(online ? { online } : {}),
       });
       const configText = configJsonText(config);
       if (engine.info.engine === 'onnxruntime' && config.workers > 1) {
@@ -212,10 +229,12 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         seed: config.seed,
         method: methodLabel(config),
         backend: selectedEngineLabel(engine),
-        weights: `${config.clip_weights} (${inputs.weights.source})`,
+        weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
-          config.coop_weight_path !== ''
+          config.templates !== null
+            ? `not used: the ${config.templates} template ensemble classifies (${TEMPLATE_SETS[config.templates].templates.length} templates)`
+            : config.coop_weight_path !== ''
             ? config.coop_weight_path
             : inputs.weights.coopCtx
               ? `the context stored in ${config.clip_weights}`

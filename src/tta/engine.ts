@@ -3,6 +3,7 @@ import type { ClipTowers } from '../engine/towers.js';
 import type { LossName } from '../losses/names.js';
 import { LOSSES } from '../losses/registry.js';
 import type { LossContext, LossFn } from '../losses/types.js';
+import { zeroShotTextFeatures } from '../engine/template-ensemble.js';
 import { clipLogits } from '../model/logits.js';
 import { AdamW } from './adamw.js';
 import type { SampleTuner } from './methods/types.js';
@@ -17,7 +18,8 @@ import type { SampleTuner } from './methods/types.js';
  * Per sample:
  * 1. reset the prompt context to its initial value (CoOp's ctx, or ctx_init) and the optimizer state;
  * 2. image features of ALL views, once (no gradient ever flows into the image tower);
- * 3. base logits: view 0 against the text features of the initial context (computed once per run);
+ * 3. base logits: view 0 against the text features of the initial context (computed once per run), or of the
+ *    config's template ensemble (`templates`: then there is no tuning and the TPT logits are the base ones);
  * 4. `ttaSteps` × (logits of all views at the current context → loss → one AdamW step on the context);
  * 5. TPT logits: view 0 against the text features of the tuned context.
  * View 0's features serve steps 3–5, as the seed feeds the same preprocessed original image to all three.
@@ -41,6 +43,8 @@ export interface TuningOutcome {
   loss: number;
   /** Where the sample's time went (`tpt bench` reports it; results never depend on it). */
   seconds: PhaseSeconds;
+  /** Online methods: this sample's change to the run's adaptation state (JSON, exact), saved in state.jsonl. */
+  stateUpdate?: unknown;
 }
 
 /** Seconds per phase of one sample: image tower (all views), tuning steps, and base + TPT evaluation. */
@@ -76,6 +80,7 @@ export class TestTimeTuner implements SampleTuner {
     readonly towers: ClipTowers,
     readonly settings: TunerSettings,
   ) {
+    if (towers.templatePrompts && settings.ttaSteps > 0) throw new Error('a template ensemble has no context to tune: tta_steps must be 0 (checkConfigConsistency refuses the config)');
     this.lossFn = LOSSES[settings.loss].fn;
     this.context = towers.initialCtx.slice();
     this.optimizer = new AdamW([this.context], { lr: settings.learningRate, ...SEED_ADAMW });
@@ -86,7 +91,7 @@ export class TestTimeTuner implements SampleTuner {
    * per tuner (a worker calls this at start-up, so no sample pays for it).
    */
   baseTextFeatures(): Promise<Float32Array> {
-    this.baseText ??= this.towers.textFeatures(this.towers.initialCtx);
+    this.baseText ??= zeroShotTextFeatures(this.towers);
     return this.baseText;
   }
 
@@ -125,7 +130,8 @@ export class TestTimeTuner implements SampleTuner {
     }
     const t2 = performance.now();
     // 5.
-    const tptLogits = this.logitsOf(original, await towers.textFeatures(this.context));
+    // A template ensemble is a fixed classifier (the config refuses tuning steps with it): TPT's score is the base one.
+    const tptLogits = towers.templatePrompts ? baseLogits.slice() : this.logitsOf(original, await towers.textFeatures(this.context));
     const t3 = performance.now();
     // The base logits' host read waits for the image tower; their own cost is one [1, E]×[E, C] product.
     const seconds = { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 };

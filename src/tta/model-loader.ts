@@ -4,6 +4,7 @@ import type { ClipTowers, EngineInfo } from '../engine/towers.js';
 import { TfjsClipTowers } from '../engine/tfjs-towers.js';
 import type { ModelWeights } from '../model/host-params.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
+import { TEMPLATE_SETS } from '../data/templates/template-sets.js';
 import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
@@ -32,6 +33,7 @@ export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokeniz
     classTokenPosition: config.class_token_position,
     csc: config.csc,
     seed: config.seed,
+    templates: config.templates === null ? null : TEMPLATE_SETS[config.templates],
   });
 }
 

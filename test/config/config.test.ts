@@ -19,8 +19,10 @@ const SEED_DEFAULT_ARGS = {
 
 const ADDED_DEFAULTS = {
   method: 'tpt', ctpt_lambda: null, rtpt_top_k: null, rtpt_temperature: null, zero_gamma: null, mta_lambda_q: null, mta_lambda_y: null,
+  tda_alpha: null, tda_beta: null, boost_delta: null, dmn_beta: null, dmn_weight: null, dmn_memory_size: null, online_shards: null,
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
   save_logits: false, dataset: 'imagenet-a', dataset_path: null, split_file: null, allow_partial_dataset: false, image_size: null, shard: null,
+  templates: null,
 };
 
 function writeConfig(content: unknown): string {
@@ -146,6 +148,18 @@ describe('loadConfig', () => {
   it('refuses PatchAugmenter without patches and a shard out of range', () => {
     expect(errorOf(() => loadConfig(undefined, ['augmenter=PatchAugmenter', 'n_aug=4'])).message).toMatch(/n_patches: PatchAugmenter needs n_patches ≥ 1/);
     expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard "4\/4" is not "i\/n" with 0 ≤ i < n/);
+  });
+
+  it('takes a template set for the zero-shot ensemble, and refuses it with tuning steps or an unknown name', () => {
+    expect(loadConfig(undefined, ['templates=clip-80', 'tta_steps=0']).templates).toBe('clip-80');
+    const tuned = errorOf(() => loadConfig(undefined, ['templates=clip-7']));
+    expect(tuned.message).toBe('config: templates: clip-7 with tta_steps 1: a template ensemble is a fixed classifier with no context to tune');
+    expect(tuned.hint).toMatch(/tta_steps=0/);
+    expect(errorOf(() => loadConfig(undefined, ['templates=clip-7', 'tta_steps=0', 'method=r-tpt'])).message).toBe(
+      "config: templates: clip-7 with method r-tpt: R-TPT tunes a prompt's context, which a fixed template ensemble does not have",
+    );
+    expect(loadConfig(undefined, ['templates=clip-7', 'method=zero', 'augmix=false']).templates).toBe('clip-7');
+    expect(errorOf(() => loadConfig(undefined, ['templates=clip-9', 'tta_steps=0'])).message).toBe('config: templates: expected one of "clip-7", "clip-80" or null, got "clip-9"');
   });
 
   it('partial mode skips run-only cross-field checks', () => {

@@ -164,8 +164,12 @@ describe('the registry and the config', () => {
       const config = loadConfig(`configs/methods/${name}.json`, []);
       expect(config.method).toBe(name);
       expect([config.n_aug, config.augmenter, config.ctx_init, config.coop_weight_path]).toEqual([63, 'AugmenterTPT', 'a_photo_of_a', '']);
-      // AugMix only where the official code turns it on for ImageNet-A: C-TPT's --I_augmix (severity 1)
-      expect(config.augmix, name).toBe(name === 'c-tpt');
+      // AugMix only where the official code turns it on for ImageNet-A: C-TPT's --I_augmix (severity 1), TDA's
+      // get_ood_preprocess (AugMixAugmenter augmix=True on A/V/R/S)
+      expect(config.augmix, name).toBe(name === 'c-tpt' || name === 'tda');
+      // The online methods' official classifiers average CLIP's seven ImageNet templates (TDA, BoostAdapter:
+      // utils.py::clip_classifier; DMN: its 'tip' templates, without the CuPL descriptions tpt does not have)
+      expect(config.templates, name).toBe(METHOD_SPECS[name].kind === 'online' ? 'clip-7' : null);
     }
   });
 

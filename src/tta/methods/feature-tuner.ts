@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { zeroShotTextFeatures } from '../../engine/template-ensemble.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import { clipLogits } from '../../model/logits.js';
 import type { SampleViews, TuningOutcome } from '../engine.js';
@@ -6,7 +7,7 @@ import type { SampleTuner } from './types.js';
 
 /**
  * The per-sample loop of the methods that need no gradient (Zero, MTA): the text features at the initial
- * prompt are encoded once per run, never with a backward; a sample costs the image tower over its views plus
+ * prompt, or the config's template ensemble (`templates`), are encoded once per run, never with a backward; a sample costs the image tower over its views plus
  * host arithmetic on [V, E] features. Base logits are view 0's zero-shot logits, as for TPT.
  */
 
@@ -15,7 +16,7 @@ export interface FeatureInputs {
   /** [V, E] L2-normalised image features, row-major (view 0 first). */
   image: Float32Array;
   views: number;
-  /** [C, E] L2-normalised text features at the initial prompt. */
+  /** [C, E] L2-normalised text features at the initial prompt, or the template ensemble's classifier. */
   text: Float32Array;
   classes: number;
   dim: number;
@@ -48,7 +49,7 @@ export class FeatureTuner implements SampleTuner {
   ) {}
 
   private textFeatures(): Promise<Float32Array> {
-    this.text ??= this.towers.textFeatures(this.towers.initialCtx);
+    this.text ??= zeroShotTextFeatures(this.towers);
     return this.text;
   }
 

@@ -2,6 +2,7 @@ import { getDataset, isDatasetName } from '../../data/datasets/registry.js';
 import { TptError } from '../../errors.js';
 import { assertLossConfig, type LossName } from '../../losses/names.js';
 import type { LossContext } from '../../losses/types.js';
+import { ONLINE_METHOD_SPECS } from './online-specs.js';
 
 /**
  * The test-time adaptation methods as configuration sees them (config `method`): what each needs, which
@@ -68,7 +69,20 @@ export interface MethodSpec {
 export type MethodCheckConfig = { method: MethodName; dataset: string; selection_p_all: number } & Partial<Record<MethodHyperparameterKey, number | null>>;
 
 /** Every method hyperparameter key of the config schema (nullable, default null = the method's official value). */
-export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y'] as const;
+export const METHOD_HYPERPARAMETER_KEYS = [
+  'ctpt_lambda',
+  'rtpt_top_k',
+  'rtpt_temperature',
+  'zero_gamma',
+  'mta_lambda_q',
+  'mta_lambda_y',
+  'tda_alpha',
+  'tda_beta',
+  'boost_delta',
+  'dmn_beta',
+  'dmn_weight',
+  'dmn_memory_size',
+] as const;
 export type MethodHyperparameterKey = (typeof METHOD_HYPERPARAMETER_KEYS)[number];
 
 /**
@@ -81,6 +95,7 @@ export function isImagenetFamily(dataset: string): boolean {
 }
 
 const constant = (value: number) => () => value;
+
 
 export const METHOD_SPECS = {
   tpt: {
@@ -165,6 +180,7 @@ export const METHOD_SPECS = {
     validateViews: (_config, viewCount) =>
       Math.trunc(0.3 * (viewCount - 1)) < 1 ? `its bandwidths average the int(0.3·(${viewCount}−1)) = 0 nearest views; use at least 5 views (n_aug ≥ 4)` : undefined,
   },
+  ...ONLINE_METHOD_SPECS,
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHOD_SPECS;
@@ -268,5 +284,6 @@ export function methodLabel(
   if (spec.tunesPrompt) parts.push(`${config.tta_steps} step${config.tta_steps === 1 ? '' : 's'} at lr ${config.learning_rate}`);
   for (const h of spec.hyperparameters) parts.push(`${h.key} ${hyperparameterValue(config, h.key)}${config[h.key] === null || config[h.key] === undefined ? ' (official)' : ''}`);
   if (!spec.textGradient) parts.push('no gradient');
+  if (spec.kind === 'online') parts.push('online: state carried along the stream, saved in state.jsonl');
   return `${config.method} (${spec.title}${parts.length > 0 ? `; ${parts.join(', ')}` : ''})`;
 }

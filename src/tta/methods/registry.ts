@@ -6,9 +6,10 @@ import { mtaMethod } from './mta.js';
 import { rtptMethod } from './rtpt.js';
 import { tptMethod } from './tpt.js';
 import { zeroMethod } from './zero.js';
+import { boostadapterMethod, dmnMethod, tdaMethod } from './online-methods.js';
 import type { MethodEntry, SampleTuner } from './types.js';
 
-export type { MethodEntry, SampleTuner } from './types.js';
+export type { MethodEntry, OnlineMethod, SampleTuner } from './types.js';
 export { METHOD_NAMES, METHOD_SPECS, isMethodName, type MethodName, type MethodSpec } from './names.js';
 
 /**
@@ -21,6 +22,9 @@ export const METHODS: Record<MethodName, MethodEntry> = {
   'r-tpt': rtptMethod,
   zero: zeroMethod,
   mta: mtaMethod,
+  tda: tdaMethod,
+  'dmn-zs': dmnMethod,
+  boostadapter: boostadapterMethod,
 };
 
 /** The config's method over these towers: the one place a run, a worker thread and `tpt bench` get their per-sample tuner. */

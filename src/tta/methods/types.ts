@@ -2,6 +2,7 @@ import type { TptConfig } from '../../config/schema.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import type { SampleViews, TuningOutcome } from '../engine.js';
 import type { MethodSpec } from './names.js';
+import type { OnlineSampleTuner } from './online.js';
 
 /**
  * What a method gives the run: a per-sample tuner over towers of either engine. `tpt run` (in this thread or
@@ -24,8 +25,14 @@ export interface EpisodicMethod extends MethodSpec {
 }
 
 /**
- * Every registered method. An online method (spec kind 'online') joins this union with its own entry: its
- * tuner keeps run-level state, updated after each sample in stream order, saved with each finished sample and
- * restored at resume; startSampleProcessor (../sample-processor.ts) runs any non-episodic method in one thread.
+ * An online method: its tuner keeps run-level state, updated by each sample in stream order; each sample's
+ * change is saved with its record (state.jsonl) and replayed at resume (`restore`). startSampleProcessor
+ * (../sample-processor.ts) runs it in one thread, one sample at a time.
  */
-export type MethodEntry = EpisodicMethod;
+export interface OnlineMethod extends MethodSpec {
+  kind: 'online';
+  createTuner(towers: ClipTowers, config: TptConfig): OnlineSampleTuner;
+}
+
+/** Every registered method. */
+export type MethodEntry = EpisodicMethod | OnlineMethod;
