@@ -77,13 +77,18 @@ export function methodGroup(facts: RunFacts): string {
   return facts.online ? `${group} (online)` : group;
 }
 
+/** `TPT ("a photo of a")`; an online group keeps one parenthesis: `TDA (online; clip-7 templates)`. */
+function withDetail(group: string, detail: string): string {
+  return group.endsWith(' (online)') ? `${group.slice(0, -1)}; ${detail})` : `${group} (${detail})`;
+}
+
 /** The row label: the group, with the initial context of a non-CoOp prompt, or the ensemble's templates. */
 export function methodLabel(facts: RunFacts): string {
   const group = methodGroup(facts);
   if (isCoop(facts.context)) return group;
-  if (facts.templates !== null) return `${group} (${facts.templates} templates)`;
-  if (facts.context.source === 'ctx_init') return `${group} ("${(facts.context.text ?? '').replaceAll('_', ' ')}")`;
-  return `${group} (random context)`;
+  if (facts.templates !== null) return withDetail(group, `${facts.templates} templates`);
+  if (facts.context.source === 'ctx_init') return withDetail(group, `"${(facts.context.text ?? '').replaceAll('_', ' ')}"`);
+  return withDetail(group, 'random context');
 }
 
 /** Sort rank of a method group: the paper's rows first, then the registry's methods, online ones after. */

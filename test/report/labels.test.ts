@@ -62,18 +62,19 @@ describe('report labels come from what ran', () => {
     run(root, '3-online', { ...base, method: 'tpt' }, 0.32, { method: 'tpt', online: true, arch: 'RN50', context: { source: 'ctx_init', text: 'a_photo_of_a' } });
     // a template ensemble uses no context, even with a CoOp file named (config.json records source templates)
     run(root, '4-ensemble', { ...base, coop_weight_path: 'coop.pth', tta_steps: 0, templates: 'clip-80' }, 0.33);
+    run(root, '7-tda', { ...base, method: 'tda', templates: 'clip-7' }, 0.34, { method: 'tda', online: true, arch: 'RN50', context: { source: 'templates', text: 'clip-7' } });
     run(root, '5-zeroshot', { ...base, tta_steps: 0 }, 0.2);
     run(root, '6-tpt', base, 0.27);
     const { rows, text } = await buildReport([join(root, '*')], { table1: true });
     expect(Object.fromEntries(rows.map((r) => [r.run, r.method]))).toEqual({
-      '1-ctpt': 'C-TPT', '2-zero': 'Zero', '3-online': 'TPT (online)', '4-ensemble': 'Ensemble', '5-zeroshot': 'zero-shot', '6-tpt': 'TPT',
+      '1-ctpt': 'C-TPT', '2-zero': 'Zero', '3-online': 'TPT (online)', '4-ensemble': 'Ensemble', '5-zeroshot': 'zero-shot', '6-tpt': 'TPT', '7-tda': 'TDA (online)',
     });
     const labels = text.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method') && !l.startsWith('| -')).map((l) => l.split('|')[1]!.trim());
-    expect(labels).toEqual(['zero-shot ("a photo of a")', 'Ensemble (clip-80 templates)', 'TPT ("a photo of a")', 'C-TPT ("a photo of a")', 'Zero ("a photo of a")', 'TPT (online) ("a photo of a")']);
+    expect(labels).toEqual(['zero-shot ("a photo of a")', 'Ensemble (clip-80 templates)', 'TPT ("a photo of a")', 'C-TPT ("a photo of a")', 'Zero ("a photo of a")', 'TPT (online; "a photo of a")', 'TDA (online; clip-7 templates)']);
     // the plain report groups by method too, with a method column
     const plain = await buildReport([join(root, '*')]);
     expect(plain.text.split('\n')[0]).toMatch(/^\| backbone \| dataset +\| method +\|/);
-    expect(plain.rows.map((r) => r.run)).toEqual(['5-zeroshot', '4-ensemble', '6-tpt', '1-ctpt', '2-zero', '3-online']);
+    expect(plain.rows.map((r) => r.run)).toEqual(['5-zeroshot', '4-ensemble', '6-tpt', '1-ctpt', '2-zero', '3-online', '7-tda']);
   });
 });
 
