@@ -1,9 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { zeroShotTextFeatures } from '../../engine/template-ensemble.js';
 import type { ClipTowers } from '../../engine/towers.js';
-import { clipLogits } from '../../model/logits.js';
 import type { SampleViews, TuningOutcome } from '../engine.js';
-import type { FeatureInputs } from './feature-tuner.js';
+import { FeatureSamplePass, type FeatureInputs } from './feature-tuner.js';
 import type { SampleTuner } from './types.js';
 
 /**
@@ -44,20 +41,17 @@ export interface OnlineSampleTuner extends SampleTuner {
 }
 
 export class OnlineTuner implements OnlineSampleTuner {
-  private text: Promise<Float32Array> | undefined;
+  private readonly pass: FeatureSamplePass;
 
   constructor(
     readonly towers: ClipTowers,
     private readonly algorithm: OnlineAlgorithm,
-  ) {}
-
-  private textFeatures(): Promise<Float32Array> {
-    this.text ??= zeroShotTextFeatures(this.towers);
-    return this.text;
+  ) {
+    this.pass = new FeatureSamplePass(towers);
   }
 
   async prepare(): Promise<void> {
-    await this.textFeatures();
+    await this.pass.textFeatures();
   }
 
   restore(updates: readonly unknown[]): void {
@@ -65,23 +59,7 @@ export class OnlineTuner implements OnlineSampleTuner {
   }
 
   async tuneSample(views: SampleViews): Promise<TuningOutcome & { stateUpdate: unknown }> {
-    const { towers } = this;
-    const t0 = performance.now();
-    const image = await towers.encodeImages(views.data.subarray(0, views.count * views.size * views.size * 3), views.count, views.size);
-    const text = await this.textFeatures();
-    const { embedDim: dim, numClasses: classes, logitScale } = towers;
-    const t1 = performance.now();
-    const { scores, update } = this.algorithm.step({ image, views: views.count, text, classes, dim, logitScale });
-    const t2 = performance.now();
-    // View 0's zero-shot logits, as every method's `base`.
-    const baseLogits = tf.tidy(() => new Float32Array(clipLogits(tf.tensor2d(image.subarray(0, dim), [1, dim]), tf.tensor2d(text, [classes, dim]), logitScale).dataSync()));
-    const t3 = performance.now();
-    return {
-      baseLogits,
-      tptLogits: Float32Array.from(scores),
-      loss: 0.0,
-      seconds: { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 },
-      stateUpdate: update,
-    };
+    const { outcome, result } = await this.pass.run(views, (inputs) => this.algorithm.step(inputs));
+    return { ...outcome, stateUpdate: result.update };
   }
 }
