@@ -13,6 +13,10 @@ $PY scripts/fixtures/make_tracker_goldens.py
 $PY scripts/fixtures/make_view_goldens.py
 $PY scripts/fixtures/make_tfevents_goldens.py
 $PY scripts/fixtures/make_model_goldens.py
+$PY scripts/fixtures/make_template_goldens.py
 $PY scripts/fixtures/make_loss_goldens.py
 $PY scripts/fixtures/make_tpt_goldens.py
+$PY scripts/fixtures/make_dataset_goldens.py
+$PY scripts/fixtures/make_online_goldens.py
 $PY scripts/fixtures/make_unbuildable_clip.py
+$PY scripts/fixtures/make_method_goldens.py

@@ -5,6 +5,8 @@
 #   methods (configs/table1-<backbone>-<method>.json):
 #     zeroshot   CLIP, "a photo of a", no tuning          coop      CoOp's context, no tuning
 #     tpt        TPT from "a photo of a"                    coop-tpt  TPT from CoOp's context
+#     ensemble   CLIP's 80 ImageNet templates averaged, no tuning (the "Ensembled prompt" row; not in the
+#                default METHODS: add it with METHODS="zeroshot ensemble coop tpt coop-tpt")
 #   backbones: rn50 (RN50.pt), vit-b16 (ViT-B-16.pt); each needs its own CoOp file.
 # On one CPU machine this takes a long time (ImageNet and Sketch alone are 100,889 images per run): shrink it
 # with TPT_EXTRA="--set reduced_size=500", or spread runs over machines (scripts/slurm-array.sh).
@@ -72,7 +74,7 @@ RUNS=()
 for backbone in "${BACKBONE_LIST[@]}"; do
   for method in "${METHOD_LIST[@]}"; do
     config="configs/table1-$backbone-$method.json"
-    [ -f "$config" ] || { echo "$script_name: no $config (BACKBONES: rn50 vit-b16; METHODS: zeroshot coop tpt coop-tpt)" >&2; exit 2; }
+    [ -f "$config" ] || { echo "$script_name: no $config (BACKBONES: rn50 vit-b16; METHODS: zeroshot ensemble coop tpt coop-tpt)" >&2; exit 2; }
     for dataset in "${DATASET_LIST[@]}"; do RUNS+=("$backbone|$method|$dataset|$(folder_of "$dataset")"); done
   done
 done

@@ -4,9 +4,8 @@ import { decodeImage } from './data/image.js';
 import type { BackendChoice } from './engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from './engine/create-towers.js';
 import type { ClipTowers } from './engine/towers.js';
-import { TptError } from './errors.js';
-import { IMAGENET_A_CLASSNAMES } from './data/datasets/imagenet-a.js';
-import { datasetClassnames, type DatasetName } from './data/datasets/registry.js';
+import { isTptError, TptError } from './errors.js';
+import { DEFAULT_DATASET, datasetClassnames, type DatasetName } from './data/datasets/registry.js';
 import type { ModelWeights } from './model/host-params.js';
 import { clipLogits } from './model/logits.js';
 import { createPromptSetup, type PromptTokenizer } from './model/prompt-setup.js';
@@ -15,6 +14,9 @@ import { loadClipWeights } from './weights/load.js';
 
 /** The zero-shot prompt when no CoOp context is given (the CLIP paper's and TPT's hand-made prompt). */
 export const DEFAULT_CTX_INIT = 'a photo of a';
+
+/** What one unreadable image raises; anything else (weights, engine) still ends the batch. */
+const IMAGE_FAILURES: ReadonlySet<string> = new Set(['IMAGE_DECODE', 'IMAGE_TOO_SMALL']);
 
 export interface ClassPrediction {
   /** Label index in the seed's (sorted-wnid) order. */
@@ -33,7 +35,7 @@ export interface ClassifyResult {
 }
 
 export interface ZeroShotOptions {
-  /** Classes to score; the 200 ImageNet-A classes by default. */
+  /** Classes to score; the default dataset's by default. */
   classnames?: readonly string[];
   /** Context words when the weights carry no CoOp ctx. */
   ctxInit?: string;
@@ -68,7 +70,7 @@ export class ZeroShotClassifier {
 
   /** Builds the towers on `engine` (the one `backend: auto` selects when omitted). */
   static async create(weights: ModelWeights, tokenizer: PromptTokenizer, options: ZeroShotOptions & { engine?: SelectedEngine } = {}): Promise<ZeroShotClassifier> {
-    const classnames = options.classnames ?? IMAGENET_A_CLASSNAMES;
+    const classnames = options.classnames ?? datasetClassnames(DEFAULT_DATASET);
     const coop = weights.coopCtx;
     const setup = createPromptSetup(weights, tokenizer, classnames, coop
       ? // CoOp's context fixes the prompt: n_ctx from its shape, "X X … X" placeholders, class-specific if 3-D.
@@ -101,9 +103,20 @@ export class ZeroShotClassifier {
     return await this.scoreView(file, clipPreprocess(image, this.inputResolution));
   }
 
-  async classifyFiles(files: readonly string[]): Promise<ClassifyResult[]> {
+  /**
+   * Scores every file that decodes; a file that does not (IMAGE_DECODE, IMAGE_TOO_SMALL) goes to `onFailure`
+   * and the batch goes on, so one bad image costs neither the others' scores nor a rerun.
+   */
+  async classifyFiles(files: readonly string[], onFailure?: (file: string, error: TptError) => void): Promise<ClassifyResult[]> {
     const results: ClassifyResult[] = [];
-    for (const file of files) results.push(await this.classifyFile(file));
+    for (const file of files) {
+      try {
+        results.push(await this.classifyFile(file));
+      } catch (e) {
+        if (onFailure === undefined || !isTptError(e) || !IMAGE_FAILURES.has(e.code)) throw e;
+        onFailure(file, e);
+      }
+    }
     return results;
   }
 
@@ -120,10 +133,12 @@ export interface ClassifyOptions {
   topk?: number | undefined;
   /** The engine (`backend` choice); auto by default. */
   backend?: BackendChoice | undefined;
-  /** Whose classes to score (the dataset registry's class list); ImageNet-A's 200 by default. */
+  /** Whose classes to score (the dataset registry's class list); the default dataset's by default. */
   dataset?: DatasetName | undefined;
   /** Told which engine runs, once it is selected (the CLI prints it on stderr). */
   onEngine?: (label: string) => void;
+  /** Told of each image that cannot be read, which is then left out; without it the first one throws. */
+  onFailure?: (file: string, error: TptError) => void;
 }
 
 /** `tpt classify` as a library call: loads weights (+ CoOp ctx) and vocabulary, scores every image. */
@@ -141,10 +156,10 @@ export async function classifyImages(files: readonly string[], options: Classify
   const classifier = await ZeroShotClassifier.create(weights, tokenizer, {
     topk: options.topk ?? 5,
     engine,
-    classnames: datasetClassnames(options.dataset ?? 'imagenet-a'),
+    classnames: datasetClassnames(options.dataset ?? DEFAULT_DATASET),
   });
   try {
-    return await classifier.classifyFiles(files);
+    return await classifier.classifyFiles(files, options.onFailure);
   } finally {
     await classifier.dispose();
   }

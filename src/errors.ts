@@ -55,7 +55,9 @@ export const ERROR_CODES = {
   UNKNOWN_WNID: 'a WordNet id is not one of the 200 ImageNet-A classes',
   // datasets, archives and images
   DATASET_NOT_FOUND: 'the dataset folder cannot be read',
-  DATASET_NOT_THIS_SET: 'the dataset folder is not laid out as the chosen test set (ImageNet-A, -R, -V2, -Sketch, ImageNet)',
+  DATASET_NOT_THIS_SET: 'the dataset folder is not laid out as the chosen test set (class folders, split file or image folder)',
+  DATASET_SPLIT_NOT_FOUND: "the dataset's split file (CoOp's split_zhou_*.json, FGVC-Aircraft's images_variant_test.txt) cannot be read",
+  DATASET_SPLIT_FOREIGN: 'the split file is not the chosen dataset\'s (wrong format, another dataset\'s labels or file)',
   DATASET_NOT_USABLE: 'the dataset folder lacks classes or holds foreign ones',
   ARCHIVE_NOT_FOUND: 'the archive cannot be read',
   ARCHIVE_NOT_TAR: 'the archive is not a tar archive',

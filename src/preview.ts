@@ -2,14 +2,16 @@
  * `tpt preview`: the views the engine would make for one image, as a picture and/or as the exact tensors.
  *
  * The views come from the same augmenter, size and random stream the engine uses: the stream is
- * `Rng.forSample(seed, identity)` where the identity is what the engine uses for a dataset sample, its path
- * relative to the ImageNet-A root. For an image inside a WordNet-id folder (`…/n01498041/0.000116.jpg`) that
- * is `n01498041/0.000116.jpg`; for any other image it is the file's basename.
+ * `Rng.forSample(seed, identity)` where the identity is what the engine uses for a dataset sample: its path
+ * relative to the folder the config's dataset lists its samples from (the class folders' parent, or a
+ * split-file set's image folder). For an image outside that folder: inside a WordNet-id folder
+ * (`…/n01498041/0.000116.jpg`) it is `n01498041/0.000116.jpg`; for any other image the file's basename.
  */
 import { writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { loadConfig } from './config/load.js';
-import { DEFAULT_IMAGE_SIZE, type TptConfig } from './config/schema.js';
+import { DEFAULT_IMAGE_SIZE, datasetFolder, type TptConfig } from './config/schema.js';
+import { datasetImageRoot } from './data/dataset.js';
 import { createAugmenter, type Views } from './data/augmenters.js';
 import { viewsGridPng } from './data/grid.js';
 import { decodeImage } from './data/image.js';
@@ -84,7 +86,8 @@ export async function previewViews(options: PreviewOptions): Promise<PreviewResu
   // Preview reads no weights: null (the weights' resolution) means RN50's 224.
   const size = config.image_size ?? DEFAULT_IMAGE_SIZE;
   const augmenter = createAugmenter(config, size);
-  const identity = previewIdentity(options.imagePath);
+  const inDataset = relative(resolve(await datasetImageRoot(datasetFolder(config), config.dataset)), resolve(options.imagePath));
+  const identity = inDataset !== '' && !inDataset.startsWith('..') && !isAbsolute(inDataset) ? inDataset.split(sep).join('/') : previewIdentity(options.imagePath);
   const views = augmenter.makeViews(image, Rng.forSample(config.seed, identity));
   if (views.count !== augmenter.viewCount()) {
     throw new Error(`augmenter made ${views.count} views, expected ${augmenter.viewCount()}`);

@@ -8,6 +8,8 @@ from the source files at a pinned commit, and each generated file names its sour
   ImageNet-1k wnids   azshue/TPT   data/imagenet_variants.py                        `all_wnids`
   ImageNet-R subset   azshue/TPT   data/imagenet_variants.py                        `imagenet_r_wnids`
   ImageNet-A subset   azshue/TPT   data/imagenet_variants.py                        `thousand_k_to_200`
+  fine-grained sets   azshue/TPT   data/cls_to_names.py                             `<set>_classes` (Flowers:
+                      `flower102_maps`, keys minus 1, sorted, as the file itself computes `flower102_classes`)
 
 Usage (the two arguments are git directories, e.g. from `git clone --bare`):
   /usr/bin/python3 scripts/datasets/import-class-lists.py <CLIP.git> <TPT.git>
@@ -114,6 +116,58 @@ def main():
         f"export const IMAGENET_R_WNIDS: readonly string[] = {ts_array(r_wnids)};\n\n"
         f"export const IMAGENET_A_SUBSET_WNIDS: readonly string[] = {ts_array(a_wnids)};\n",
     )
+
+    write_fine_grained(tpt_repo, tpt_commit, generated)
+
+
+# The ten cross-dataset sets: (registry name, TS constant, `cls_to_names.py` variable, class count).
+FINE_GRAINED = [
+    ("flowers102", "FLOWERS102_CLASSNAMES", "flower102_classes", 102),
+    ("dtd", "DTD_CLASSNAMES", "dtd_classes", 47),
+    ("oxford-pets", "OXFORD_PETS_CLASSNAMES", "pets_classes", 37),
+    ("stanford-cars", "STANFORD_CARS_CLASSNAMES", "cars_classes", 196),
+    ("ucf101", "UCF101_CLASSNAMES", "ucf101_classes", 101),
+    ("caltech101", "CALTECH101_CLASSNAMES", "caltech101_classes", 100),
+    ("food101", "FOOD101_CLASSNAMES", "food101_classes", 101),
+    ("sun397", "SUN397_CLASSNAMES", "sun397_classes", 397),
+    ("fgvc-aircraft", "FGVC_AIRCRAFT_CLASSNAMES", "aircraft_classes", 100),
+    ("eurosat", "EUROSAT_CLASSNAMES", "eurosat_classes", 10),
+]
+
+
+def write_fine_grained(tpt_repo, tpt_commit, generated):
+    names_path = "data/cls_to_names.py"
+    lists = assignments(git(tpt_repo, "show", f"{tpt_commit}:{names_path}"))
+    # `flower102_classes` is computed in the file (not a literal): the values of `flower102_maps` after its
+    # keys "1".."102" become 0..101 and are sorted, i.e. cat_to_name ordered by label.
+    maps = lists["flower102_maps"]
+    lists["flower102_classes"] = [v for _, v in sorted((int(k) - 1, v) for k, v in maps.items())]
+    body = ""
+    for dataset, const, var, count in FINE_GRAINED:
+        names = lists[var]
+        assert len(names) == count, f"{var}: {len(names)} names, expected {count}"
+        body += f"/** {dataset}: `{var}`. */\nexport const {const}: readonly string[] = {ts_array(names)};\n\n"
+    write_ts(
+        "fine-grained-data.ts",
+        [
+            "The class names of the ten cross-dataset sets (TPT paper, Table 2), in label order: what goes into the",
+            'prompt "a photo of a {name}." for the split\'s integer label. TPT ignores the class name stored in each',
+            "split entry and indexes these lists by the label; so do we.",
+            "",
+            f"Source: azshue/TPT {names_path} at commit {tpt_commit} (`<set>_classes`; Flowers: the",
+            "values of `flower102_maps` ordered by key minus 1, as the file computes `flower102_classes`).",
+            "",
+            generated,
+        ],
+        body.rstrip("\n") + "\n",
+    )
+    # The zero-shot golden over DTD's real class list (scripts/fixtures/make_dataset_goldens.py) reads it here,
+    # since the fixture scripts run without the TPT repository.
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures", "dtd_classnames.json")
+    with open(fixture, "w", encoding="utf-8") as f:
+        json.dump(dict(source=f"azshue/TPT {names_path} `dtd_classes` at commit {tpt_commit}", classnames=lists["dtd_classes"]), f, indent=1)
+        f.write("\n")
+    print("wrote", os.path.relpath(fixture))
 
 
 if __name__ == "__main__":

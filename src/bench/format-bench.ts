@@ -4,7 +4,7 @@ import type { BenchResult } from './run-bench.js';
 export function formatBench(r: BenchResult): string {
   const s = (x: number) => `${x.toFixed(2)} s`;
   const lines = [
-    `tpt bench: ${r.arch}, ${r.views} views, ${r.classes} classes, ${r.samples} samples`,
+    `tpt bench: method ${r.method}, ${r.arch}, ${r.views} views${r.augmix ? ' (AugMix)' : ''}, ${r.classes} classes of ${r.dataset}, ${r.samples} samples`,
     `engine ${r.engine.name}/${r.engine.provider} (${r.engine.detail}), ${r.workers} worker${r.workers === 1 ? '' : 's'} on ${r.cpus} CPUs, Node ${r.node}`,
     ...r.passed_over.map((reason) => `  (passed over ${reason})`),
     '',
@@ -14,8 +14,8 @@ export function formatBench(r: BenchResult): string {
     `  preprocessing      ${s(r.breakdown.preprocessing)}   (AugmenterTPT views on the main thread, ahead of the model;
                              JPEG decoding runs in sharp's thread pool)`,
     `  image tower        ${s(r.breakdown.image_tower)}   (all views, once)`,
-    `  tuning step        ${s(r.breakdown.tuning)}   (text tower forward + backward, loss, AdamW)`,
-    `  evaluation         ${s(r.breakdown.evaluation)}   (TPT logits of view 0; base text features are cached per run)`,
+    `  tuning step        ${s(r.breakdown.tuning)}   (text tower forward + backward, loss, AdamW; no-gradient methods: their feature arithmetic)`,
+    `  evaluation         ${s(r.breakdown.evaluation)}   (the final scores; base text features are cached per run)`,
     `waited for views     ${s(r.waited_for_views)}   (per sample, with a worker free: ~0 when preprocessing keeps ahead)`,
     `peak RSS             ${r.peak_rss_mb.toFixed(0)} MB (process, all threads)`,
   ];

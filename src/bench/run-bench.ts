@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { parseConfig } from '../config/load.js';
 import { lossContextOf, viewCountFor } from '../config/cross-checks.js';
@@ -12,30 +11,37 @@ import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord, type EngineRecord } from '../engine/towers.js';
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
-import { datasetClassnames, type DatasetName } from '../data/datasets/registry.js';
+import { allDatasets, datasetClassnames, type DatasetName, DEFAULT_DATASET, getDataset } from '../data/datasets/registry.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import type { PhaseSeconds, SampleViews, TuningOutcome } from '../tta/engine.js';
-import { promptSetupFor, tunerOver } from '../tta/model-loader.js';
+import type { PhaseSeconds } from '../tta/engine.js';
+import { promptSetupFor } from '../tta/model-loader.js';
+import { assertMethodCanRun, METHOD_SPECS, type MethodName } from '../tta/methods/names.js';
+import { startSampleProcessor, type MethodProcessor } from '../tta/sample-processor.js';
 import { ViewPrefetcher, type PlannedSample, type PreparedSample } from '../tta/view-prefetch.js';
-import { TuningPool, type WorkerStats } from '../workers/tuning-pool.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { benchArchSize, buildBenchWeights } from './bench-model.js';
 
 /**
- * `tpt bench`'s core: the complete per-sample loop of `tpt run` (decode → AugmenterTPT views → base logits →
- * one AdamW step of defaultTPT over all views → TPT logits) on a random-weight model of a real architecture
+ * `tpt bench`'s core: the complete per-sample loop of `tpt run` (decode → AugmenterTPT views → the method's
+ * per-sample tuner, by default TPT: base logits → one AdamW step of defaultTPT over all views → TPT logits),
+ * built by the run's own processor builder (src/tta/sample-processor.ts), on a random-weight model of a real architecture
  * and synthetic photo-sized JPEGs, with the same prefetching and the same worker threads as a run. Nothing
  * is read from or written to disk.
  */
 
 export interface BenchOptions {
   arch: string;
+  /** The test-time adaptation method (default tpt), with its official hyperparameters. */
+  method?: MethodName;
   /** Views per sample (view 0 + views − 1 augmented ones). */
   views: number;
   /** Class prompts: the first N class names of `dataset`. */
   classes: number;
-  /** Whose class names: default ImageNet-A's up to 200 classes, ImageNet-1k's (CLIP's names) beyond. */
+  /**
+   * Whose class names: default the registry's default dataset's up to its class count, beyond it the first
+   * dataset with enough classes. A dataset named here also brings its views rule (AugMix on for the
+   * cross-dataset sets), so the cost is that of a run on it.
+   */
   dataset?: DatasetName;
   samples: number;
   /** 0: one per core on a CPU backend, 1 on a GPU (as `tpt run`). */
@@ -85,23 +91,33 @@ export interface BenchResult {
   /** Engines `auto` passed over, each with its reason (empty for an explicit choice). */
   passed_over: string[];
   workers: number;
+  method: MethodName;
   arch: string;
   views: number;
   classes: number;
   samples: number;
   cpus: number;
   node: string;
+  /** The dataset whose class names (and views rule, when asked for) the prompts used. */
+  dataset: DatasetName;
+  augmix: boolean;
 }
 
-/** The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT, 1 step). */
-export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed'>, backend: string): TptConfig {
+/**
+ * The run config the bench's loop is equivalent to: the seed's baseline (AugmenterTPT, no AugMix, defaultTPT,
+ * 1 step) under the chosen method with its official hyperparameters. With `--dataset`, AugMix follows that set's
+ * rule as a run on it would, except for methods defined on crop-and-flip views (never AugMix).
+ */
+export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'workers' | 'seed' | 'method' | 'dataset'>, backend: string): TptConfig {
   const size = benchArchSize(options.arch);
   const config = parseConfig(
     {
       coop_weight_path: '',
+      method: options.method ?? 'tpt',
       augmenter: 'AugmenterTPT',
       n_aug: options.views - 1,
-      augmix: false,
+      // The baseline's no AugMix, unless a dataset was asked for: then its rule, as a run on it has.
+      augmix: options.dataset === undefined || METHOD_SPECS[options.method ?? 'tpt'].views === 'crop-flip' ? false : getDataset(options.dataset).augmix,
       loss: 'defaultTPT',
       image_size: size.inputResolution,
       backend,
@@ -111,13 +127,16 @@ export function benchConfig(options: Pick<BenchOptions, 'arch' | 'views' | 'work
     },
     'bench settings',
   );
-  assertLossConfig(config.loss, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
+  assertMethodCanRun(config, lossContextOf(config), viewCountFor(config), { hint: 'Use at least 10 --views (defaultTPT keeps int(0.1·views) of them).' });
   return config;
 }
 
-/** The dataset whose class names the prompts use: as asked, else ImageNet-A's 200, or ImageNet-1k's 1000 for more. */
-function benchDataset(o: Pick<BenchOptions, 'classes' | 'dataset'>): DatasetName {
-  return o.dataset ?? (o.classes > datasetClassnames('imagenet-a').length ? 'imagenet' : 'imagenet-a');
+/** The dataset whose class names the prompts use: as asked, else the default one, or the first with enough classes. */
+export function benchDataset(o: Pick<BenchOptions, 'classes' | 'dataset'>): DatasetName {
+  if (o.dataset !== undefined) return o.dataset;
+  if (o.classes <= datasetClassnames(DEFAULT_DATASET).length) return DEFAULT_DATASET;
+  const largest = allDatasets().reduce((a, b) => (b.classes.length > a.classes.length ? b : a));
+  return (allDatasets().find((s) => s.classes.length >= o.classes) ?? largest).name;
 }
 
 function checkOptions(o: BenchOptions): void {
@@ -146,37 +165,11 @@ async function syntheticJpegs(count: number, seed: number, width: number, height
   return out;
 }
 
-interface Processor {
-  concurrency: number;
-  process(views: SampleViews): Promise<TuningOutcome>;
-  workerStats(): WorkerStats[];
-  close(): Promise<void>;
-}
-
-async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<Processor> {
+async function startProcessor(config: TptConfig, options: BenchOptions, engine: SelectedEngine): Promise<MethodProcessor> {
   const classnames = datasetClassnames(benchDataset(options)).slice(0, options.classes);
   const weights = buildBenchWeights(options.arch, options.seed, { shared: options.workers > 1 });
-  if (options.workers > 1) {
-    const pool = await TuningPool.start({ kind: 'weights', config, weights, classnames }, { workers: options.workers, backend: engine.info.provider as BackendChoice });
-    return { concurrency: pool.concurrency, process: (v) => pool.process(v), workerStats: () => pool.stats(), close: () => pool.close() };
-  }
-  const tokenizer = await loadTokenizer();
-  const built = tunerOver(config, await engine.create(weights, promptSetupFor(config, weights, tokenizer, classnames)));
-  await built.tuner.baseTextFeatures(); // once per run, as in a worker's set-up
-  let samples = 0;
-  return {
-    concurrency: 1,
-    process: async (views) => {
-      samples += 1;
-      return built.tuner.tuneSample(views);
-    },
-    workerStats: () => {
-      const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength ?? tf.memory().numBytes;
-      const usage = process.memoryUsage();
-      return [{ threadId: 0, setupSeconds: 0, samples, memory: { wasmHeapBytes: wasm, jsHeapBytes: usage.heapUsed, processRssBytes: usage.rss } }];
-    },
-    close: async () => built.dispose(),
-  };
+  const setup = async () => promptSetupFor(config, weights, await loadTokenizer(), classnames);
+  return startSampleProcessor(config, engine, { weights, classnames, setup }, options.workers);
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -193,9 +186,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const warmups = options.warmup === false ? 0 : processor.concurrency;
   if (warmups > 0) {
     const image = await decodeImage(jpegs[0]!);
-    const views = Array.from({ length: warmups }, (_, k) => augmenter.makeViews(image, Rng.forSample(options.seed, `bench/warmup-${k}`)));
+    const warmupSamples: PlannedSample[] = Array.from({ length: warmups }, (_, k) => ({ position: k, index: k, file: `bench/warmup-${k}`, target: 0 }));
     // All at once, so that each idle worker takes one.
-    await Promise.all(views.map((v) => processor.process(v)));
+    await Promise.all(warmupSamples.map((sample) => processor.process(augmenter.makeViews(image, Rng.forSample(options.seed, sample.file)), sample)));
   }
   const setupSeconds = (performance.now() - setupStart) / 1000;
 
@@ -223,7 +216,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const prepared = await prefetcher.take(position);
       waited += (performance.now() - waitStart) / 1000;
       if (prepared.kind !== 'views') throw new Error('bench images always decode');
-      const task = processor.process(prepared.views).then((outcome) => {
+      const task = processor.process(prepared.views, prepared.sample).then((outcome) => {
         phases.imageTower += outcome.seconds.imageTower;
         phases.tuning += outcome.seconds.tuning;
         phases.evaluation += outcome.seconds.evaluation;
@@ -255,12 +248,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       engine: engineRecord(engine.info),
       passed_over: engine.fallbacks,
       workers: processor.concurrency,
+      method: config.method,
       arch: options.arch,
       views: options.views,
       classes: options.classes,
       samples: n,
       cpus: availableParallelism(),
       node: process.version,
+      dataset: benchDataset(options),
+      augmix: config.augmix,
     };
   } finally {
     await processor.close();

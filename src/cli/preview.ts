@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { previewViews } from '../preview.js';
+import { DEFAULT_DATASET } from '../data/datasets/registry.js';
 
 interface PreviewCliOptions {
   config: string;
@@ -33,7 +34,7 @@ export function registerPreview(program: Command): void {
       '\nThe random stream is Rng.forSample(seed, identity) with identity = "<wnid>/<file>" for an image in a\n' +
         'WordNet-id folder (as a run names its samples), else the file name.\n' +
         '\nExamples:\n' +
-        '  $ tpt preview --config configs/baseline.json --image imagenet-a/n01498041/0.000116.jpg --grid views.png\n' +
+        `  $ tpt preview --config configs/baseline.json --image ${DEFAULT_DATASET}/n01498041/0.000116.jpg --grid views.png\n` +
         '  $ tpt preview --config my.json --image cat.jpg --tensors views.npy --set augmenter=PatchAugmenter --set n_patches=9',
     )
     .action(async (opts: PreviewCliOptions) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { CONFIG_KEYS, defaultConfig } from '../config/schema.js';
+import { CONFIG_KEYS, schemaDefaults } from '../config/schema.js';
 import { BACKEND_CHOICES } from '../engine/choices.js';
 import { createConsoleReporter } from '../run/console-reporter.js';
 import { runTpt } from '../tta/coordinator.js';
@@ -15,6 +15,9 @@ Examples:
 
   # Patches with overlap, the seed's best patch setting, under a name prefix of your own
   $ tpt run --config configs/best-patch.json --set run_name=try1
+
+  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta: config key method)
+  $ tpt run --config configs/methods/zero.json --set imagenet_a_path=data/imagenet-a
 
   # Stopped, killed, preempted or out of disk? The same command continues after the last finished sample.
   $ tpt run --config configs/baseline.json
@@ -35,7 +38,7 @@ Config keys (JSON file and --set; defaults are the seed's default_args; image_si
 `;
 
 function configKeyList(): string {
-  const defaults = defaultConfig();
+  const defaults = schemaDefaults();
   const width = Math.max(...CONFIG_KEYS.map((k) => k.length));
   return CONFIG_KEYS.map((key) => `  ${key.padEnd(width)}  ${JSON.stringify(defaults[key])}`).join('\n');
 }

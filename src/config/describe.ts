@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { configSchema, defaultConfig, type ConfigKey } from './schema.js';
+import { configSchema, schemaDefaults, type ConfigKey } from './schema.js';
 
 /**
  * Reads a field's zod definition to say in words what it accepts ("an integer ≥ 0", "one of …"). Used by
@@ -96,7 +96,7 @@ function describeOf(fieldSchema: z.ZodType): string {
 
 /** A markdown table of every config key: name, accepted values, default, meaning. */
 export function configReferenceMarkdown(): string {
-  const defaults = defaultConfig();
+  const defaults = schemaDefaults();
   const shape = configSchema.shape as Record<ConfigKey, z.ZodType>;
   const rows = (Object.keys(shape) as ConfigKey[]).map((key) => {
     const field = shape[key];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TptError } from '../errors.js';
-import { configSchema, type TptConfig } from './schema.js';
+import { configSchema, resolveConfig, type TptConfig } from './schema.js';
 import { closestKey, isConfigKey, issueLines } from './issues.js';
 import { checkConfigConsistency } from './cross-checks.js';
 
@@ -69,7 +69,7 @@ export function parseSet(assignment: string): [string, unknown] {
   return [key, value];
 }
 
-/** Validates a raw object against the schema; throws a TptError listing every wrong field. */
+/** Validates a raw object against the schema and resolves the dataset's rules (`augmix: null`); throws a TptError listing every wrong field. */
 export function parseConfig(raw: unknown, source = 'config'): TptConfig {
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -78,7 +78,7 @@ export function parseConfig(raw: unknown, source = 'config'): TptConfig {
       hint: `Fix the field${lines.length > 1 ? 's' : ''} above in ${source} (or with --set key=value); \`tpt run --help\` lists every key.`,
     });
   }
-  return result.data;
+  return resolveConfig(result.data);
 }
 
 export function loadConfig(path: string | undefined, sets: readonly string[] = [], opts: LoadConfigOptions = {}): TptConfig {

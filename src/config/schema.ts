@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../engine/choices.js';
-import { DATASET_NAMES } from '../data/datasets/registry.js';
+import { DATASET_NAMES, DEFAULT_DATASET, datasetChoicesText, getDataset } from '../data/datasets/registry.js';
 import { LOSS_NAMES } from '../losses/names.js';
+import { TEMPLATE_SET_NAMES } from '../data/templates/template-sets.js';
+import { METHOD_NAMES, METHOD_SPECS } from '../tta/methods/names.js';
 
 /**
  * The run configuration: ONE zod schema, the source of truth for the config type, its defaults, its
@@ -30,8 +32,8 @@ export const configSchema = z
     imagenet_a_path: z
       .string()
       .min(1)
-      .default('./imagenet-a/')
-      .describe('Folder of the extracted ImageNet-A dataset (the 200 wnid folders). Sample files are reported relative to the dataset folder. `dataset_path`, when set, wins.'),
+      .default(`./${DEFAULT_DATASET}/`)
+      .describe(`Folder of the extracted ${getDataset(DEFAULT_DATASET).title} dataset (the ${getDataset(DEFAULT_DATASET).classes.length} wnid folders). Sample files are reported relative to the dataset folder. \`dataset_path\`, when set, wins.`),
     coop_weight_path: z
       .string()
       .default('./model.pth.tar-50')
@@ -79,7 +81,13 @@ export const configSchema = z
       .describe('Prefix of the run folder name (the seed\'s generate_run_name appends the key settings).'),
     augmenter: z.enum(AUGMENTER_NAMES).default('AugmenterTPT').describe('View generator: AugmenterTPT (random resized crops) or PatchAugmenter (grid patches).'),
     loss: z.enum(LOSS_NAMES).default('defaultTPT').describe('Test-time loss, one of the ten in the loss registry.'),
-    augmix: z.boolean().default(true).describe('Apply AugMix to the augmented views (the seed\'s default is true; its baseline turns it off).'),
+    augmix: z
+      .boolean()
+      .nullable()
+      .default(null)
+      .describe(
+        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
+      ),
     severity: integer().min(1).max(10).default(2).describe('AugMix severity (1–10).'),
     num_workers: integer()
       .min(0)
@@ -105,6 +113,80 @@ export const configSchema = z
     seed: integer().default(1337).describe('Seed of every random choice: sample order, subset and each sample\'s views.'),
 
     // ---- added by tpt ----
+    method: z
+      .enum(METHOD_NAMES)
+      .default('tpt')
+      .describe(
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views); online, no gradient, state carried from sample to sample in stream order: tda (positive and negative feature caches), dmn-zs (dynamic memory), boostadapter (TDA\'s caches plus a per-sample boosting cache). configs/methods/ holds one config per method with its official view settings.',
+      ),
+    ctpt_lambda: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('c-tpt: the weight λ of the ATFD term (loss − λ·ATFD). null: the official value, 20 on the ImageNet sets and 50 on fine-grained sets.'),
+    rtpt_top_k: integer()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("r-tpt: each view's reliability is the mean cosine similarity to its k most similar other views. null: the official 20."),
+    rtpt_temperature: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('r-tpt: temperature of the softmax that turns reliabilities into ensemble weights. null: the official 0.01.'),
+    zero_gamma: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .nullable()
+      .default(null)
+      .describe("zero: fraction of views (lowest entropy, int(V·γ)) whose argmax votes decide. null: the official code's 0.3 (the paper's 0.1)."),
+    mta_lambda_q: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the affinity (quadratic) term in the inlierness update. null: the official 4.'),
+    mta_lambda_y: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('mta: weight of the entropic term (the inlierness softmax temperature). null: the official 0.2.'),
+    tda_alpha: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda, boostadapter: weight α of the positive cache's logits. null: the official value of the dataset's TDA configs/*.yaml (ImageNet-A 2.0)."),
+    tda_beta: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("tda, boostadapter: sharpness β of the positive cache's affinity exp(−β(1 − f·k)). null: the dataset's official value (ImageNet-A 5.0)."),
+    boost_delta: integer()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("boostadapter: extra per-class capacity δ of the per-sample boosting cache (3 + δ). null: the dataset's official configs/*.yaml delta (ImageNet-A 3; ImageNet has none)."),
+    dmn_beta: z.number().min(0).nullable().default(null).describe('dmn-zs: sharpness β of the memory read-out weights exp(−β(1 − q·m)). null: the official 5.5.'),
+    dmn_weight: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("dmn-zs: weight of the memory's softmax added to the zero-shot softmax. null: 1.0 (the official code searches it after the run on the test labels)."),
+    dmn_memory_size: integer().min(1).nullable().default(null).describe('dmn-zs: test features kept per class. null: the official 50.'),
+    online_shards: z
+      .enum(['independent'])
+      .nullable()
+      .default(null)
+      .describe(
+        "An online method (tda, dmn-zs, boostadapter) over `shard`: 'independent' accepts that each shard adapts on its own slice of the stream (results differ from one unsharded run; the summary says so). null: such a run is refused.",
+      ),
     clip_weights: z
       .string()
       .min(1)
@@ -117,6 +199,13 @@ export const configSchema = z
       .default(null)
       .describe('CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt[.gz]); null uses the embedded vocabulary.'),
     tta_steps: integer().min(0).default(1).describe('AdamW steps per sample (the seed: 1). 0 scores the initial prompt only (zero-shot).'),
+    templates: z
+      .enum(TEMPLATE_SET_NAMES)
+      .nullable()
+      .default(null)
+      .describe(
+        "Zero-shot classifier from a prompt-template ensemble (the TPT paper's \"Ensemble\" rows), from the template registry: clip-7 (the seven ImageNet templates CLIP's notebook selected; TDA's classifier on ImageNet, -A and -V2) or clip-80 (CLIP's 80 ImageNet templates). Each class's text feature is the normalised mean of its templates' normalised features (OpenAI's zeroshot_classifier), computed once per run. A fixed ensemble has no context to tune: with method tpt it needs tta_steps 0 (base and tpt then both score the ensemble), c-tpt and r-tpt refuse it, and zero and mta take it as their text classifier. null: the single prompt of CoOp's context or ctx_init.",
+      ),
     backend: z
       .enum(BACKEND_CHOICES)
       .default('auto')
@@ -133,9 +222,9 @@ export const configSchema = z
     save_logits: z.boolean().default(false).describe('Also store all class logits (base_logits, tpt_logits) in samples.jsonl.'),
     dataset: z
       .enum(DATASET_NAMES)
-      .default('imagenet-a')
+      .default(DEFAULT_DATASET)
       .describe(
-        'Test set, from the dataset registry: imagenet-a (the seed\'s, 200 classes), imagenet-r (200), imagenet-v2 (1000, folders 0…999 = class index), imagenet-sketch (1000) or imagenet (the validation set in 1000 wnid folders). It decides the class names the prompts use and the folder layout expected.',
+        `Test set, from the dataset registry: ${datasetChoicesText()}. It decides the class names the prompts use, how the samples are listed (class folders, or a split file) and the AugMix rule.`,
       ),
     dataset_path: z
       .string()
@@ -143,10 +232,18 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe('Folder of the chosen dataset. When set it wins over imagenet_a_path, for every dataset; null: imagenet_a_path (ImageNet-A only).'),
+    split_file: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "Split-file datasets: the split file (CoOp's `split_zhou_<X>.json`; FGVC-Aircraft's `images_variant_test.txt`, with `variants.txt` beside it). null: looked up in the dataset folder, as CoOp's layout has it; set it for TPT's layout (`dataset_path` = the image folder, split files elsewhere).",
+      ),
     allow_partial_dataset: z
       .boolean()
       .default(false)
-      .describe('Accept a dataset folder with only some of its classes (labels stay those of the full class list).'),
+      .describe('Accept a dataset folder with only some of its classes, or some of its split\'s images (labels stay those of the full class list).'),
     image_size: integer()
       .min(1)
       .nullable()
@@ -163,14 +260,31 @@ export const configSchema = z
   })
   .strict();
 
-export type TptConfig = z.infer<typeof configSchema>;
+/** A config as the schema accepts it: `augmix` may still be null (the dataset's rule). */
+export type ParsedConfig = z.infer<typeof configSchema>;
+/** The config a run uses: every null that stands for a dataset's rule resolved (`augmix`). */
+export type TptConfig = Omit<ParsedConfig, 'augmix'> & { augmix: boolean };
 export type ConfigKey = keyof TptConfig;
 
 export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 
-/** The defaults, as the schema fills them in for an empty file. */
-export function defaultConfig(): TptConfig {
+/**
+ * Resolves the keys whose null means "the rule": `augmix` is off for a method defined on crop-and-flip views
+ * (Zero, MTA), else the dataset registry entry's rule (TPT's: on for the fine-grained sets).
+ */
+export function resolveConfig(parsed: ParsedConfig): TptConfig {
+  const augmixRule = METHOD_SPECS[parsed.method].views === 'crop-flip' ? false : getDataset(parsed.dataset).augmix;
+  return { ...parsed, augmix: parsed.augmix ?? augmixRule };
+}
+
+/** The schema's defaults as written (`augmix: null`), for the config reference and `--help`. */
+export function schemaDefaults(): ParsedConfig {
   return configSchema.parse({});
+}
+
+/** The config of an empty file, resolved as a run uses it. */
+export function defaultConfig(): TptConfig {
+  return resolveConfig(schemaDefaults());
 }
 
 /** The folder of the run's dataset: `dataset_path` when set, else the seed's `imagenet_a_path`. */

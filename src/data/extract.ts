@@ -1,16 +1,16 @@
 /**
- * `tpt dataset extract`: unpacks a dataset archive, streaming it through npm `tar`; `.tar.gz` works too. The
- * seed's is ImageNet-A's (`imagenet-a.tar`, which holds `imagenet-a/<wnid>/*.jpg` and a README); ImageNet-R's
- * `imagenet-r.tar` and ImageNet-V2's `imagenetv2-matched-frequency.tar.gz` have the same shape (one folder
- * of class folders), and the result is found by the dataset's class-folder names. A zip (ImageNet-Sketch's
- * `ImageNet-Sketch.zip`) is recognised by its first bytes and unpacked by extract-zip.ts.
+ * `tpt dataset extract`: unpacks a dataset archive, streaming it through npm `tar`; `.tar.gz` works too, and a
+ * zip is recognised by its first bytes and unpacked by extract-zip.ts. The archives are those the registry
+ * entries name (`archive`): the ImageNet variants' (one folder of class folders) and the ones CoOp's
+ * DATASETS.md lists for the cross-dataset sets. The dataset's folder is then found by what it holds: its
+ * class folders, or the entry the registry names as CoOp's dataset folder's (`listing.rootMarker`).
  *
  * Truncation: a cut inside an entry makes `tar` fail ("Truncated input"); a cut exactly between entries does
  * not, so we also require the two zero blocks that end every POSIX tar archive. gzip checks its own end.
  * `tar` refuses absolute paths and `..` in entry names by default, so an archive cannot write outside `outDir`.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -18,21 +18,22 @@ import * as tar from 'tar';
 import { TptError } from '../errors.js';
 import { classesByFolder } from './dataset.js';
 import { isZipHead, unzipInto } from './extract-zip.js';
-import { type DatasetName, type DatasetSpec, getDataset } from './datasets/registry.js';
+import { type DatasetName, type DatasetSpec, DEFAULT_DATASET, getDataset } from './datasets/registry.js';
+import { makeFolder } from '../io/make-folder.js';
 
 const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
 
 export interface ExtractResult {
   readonly archive: string;
   readonly outDir: string;
-  /** The folder holding the class folders (e.g. `<outDir>/imagenet-a`): the value for dataset_path. */
+  /** The dataset's folder (e.g. `<outDir>/<its folder>`): the value for its path key. */
   readonly datasetRoot: string;
   /** Archive entries read (files, folders, …). */
   readonly entries: number;
 }
 
 export interface ExtractOptions {
-  /** Registry name of the dataset the archive holds; default `imagenet-a`. */
+  /** Registry name of the dataset the archive holds; default: the registry's default dataset. */
   readonly dataset?: DatasetName;
   /** Called for each archive entry with its path and the running count. */
   readonly onEntry?: (path: string, count: number) => void;
@@ -89,25 +90,37 @@ function isGzipHead(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-async function hasClassFolders(dir: string, spec: DatasetSpec): Promise<boolean> {
-  const byFolder = classesByFolder(spec);
+/** Whether `dir` is the dataset's folder: it holds class folders (folder-tree sets) or the entry CoOp's dataset folder holds. */
+async function isDatasetFolder(dir: string, spec: DatasetSpec): Promise<boolean> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.some((e) => e.isDirectory() && byFolder.has(e.name));
+  if (spec.listing.kind === 'folder-tree') {
+    const byFolder = classesByFolder(spec);
+    return entries.some((e) => e.isDirectory() && byFolder.has(e.name));
+  }
+  const marker = spec.listing.rootMarker;
+  return entries.some((e) => e.name === marker);
 }
 
-/** `outDir` itself, or its one subfolder (e.g. `imagenet-a/`), whichever holds the dataset's class folders. */
-export async function locateDatasetRoot(outDir: string, dataset: DatasetName = 'imagenet-a'): Promise<string | undefined> {
+/**
+ * `outDir` itself, or the one folder below it (two levels at most: FGVC-Aircraft's archive holds
+ * `fgvc-aircraft-2013b/data/`) that is the dataset's folder.
+ */
+export async function locateDatasetRoot(outDir: string, dataset: DatasetName = DEFAULT_DATASET): Promise<string | undefined> {
   const spec = getDataset(dataset);
-  if (await hasClassFolders(outDir, spec)) return outDir;
-  const entries = await readdir(outDir, { withFileTypes: true }).catch(() => []);
-  const candidates: string[] = [];
-  for (const e of entries) if (e.isDirectory() && (await hasClassFolders(join(outDir, e.name), spec))) candidates.push(join(outDir, e.name));
-  return candidates.length === 1 ? candidates[0] : undefined;
+  if (await isDatasetFolder(outDir, spec)) return outDir;
+  const subfolders = async (dir: string): Promise<string[]> =>
+    (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+  for (const level of [await subfolders(outDir), (await Promise.all((await subfolders(outDir)).map(subfolders))).flat()]) {
+    const candidates: string[] = [];
+    for (const dir of level) if (await isDatasetFolder(dir, spec)) candidates.push(dir);
+    if (candidates.length > 0) return candidates.length === 1 ? candidates[0] : undefined;
+  }
+  return undefined;
 }
 
 /** Unpacks `archive` into `outDir` (created if needed) and returns where the dataset landed. */
 export async function extractDatasetArchive(archive: string, outDir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const spec = getDataset(options.dataset ?? 'imagenet-a');
+  const spec = getDataset(options.dataset ?? DEFAULT_DATASET);
   try {
     if (!(await stat(archive)).isFile()) throw new Error('not a file');
   } catch (e) {
@@ -116,13 +129,14 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
       cause: e,
     });
   }
-  await mkdir(outDir, { recursive: true });
+  await makeFolder(outDir);
   const head = await readHead(archive);
   const hint = `download ${spec.archive} again (the file is incomplete or damaged), then rerun \`tpt dataset extract\``;
   const entries = isZipHead(head) ? await extractZip(archive, outDir, hint, options) : await extractTar(archive, outDir, isGzipHead(head), hint, options);
   const datasetRoot = await locateDatasetRoot(outDir, spec.name);
   if (datasetRoot === undefined) {
-    throw new TptError('ARCHIVE_NOT_THIS_SET', `${archive} unpacked into ${outDir}, but no ${spec.title} class folders appeared there`, {
+    const what = spec.listing.kind === 'folder-tree' ? `${spec.title} class folders` : `${spec.title} folder (one holding ${spec.listing.rootMarker})`;
+    throw new TptError('ARCHIVE_NOT_THIS_SET', `${archive} unpacked into ${outDir}, but no ${what} appeared there`, {
       hint: `the archive is not ${spec.title} (it should unpack to ${spec.folderHint}); pick the dataset with --dataset`,
     });
   }
@@ -187,9 +201,4 @@ async function extractTar(archive: string, outDir: string, gzip: boolean, hint: 
     );
   }
   return entries;
-}
-
-/** `extractDatasetArchive` of ImageNet-A (the seed's only dataset). */
-export function extractImageNetAArchive(archive: string, outDir: string, options: Omit<ExtractOptions, 'dataset'> = {}): Promise<ExtractResult> {
-  return extractDatasetArchive(archive, outDir, { ...options, dataset: 'imagenet-a' });
 }

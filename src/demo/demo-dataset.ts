@@ -1,13 +1,13 @@
 /**
- * The demo's dataset: a few real ImageNet-A class folders (WordNet ids), each with a few synthetic images of
- * mixed sizes, aspect ratios and formats, laid out exactly like the real `imagenet-a/` folder so the ordinary
- * dataset loader reads it (with `allow_partial_dataset`).
+ * The demo's dataset: a few real class folders (WordNet ids) of the seed's dataset (the registry's default,
+ * ImageNet-A), each with a few synthetic images of mixed sizes, aspect ratios and formats, laid out exactly
+ * like the real folder so the ordinary dataset loader reads it (with `allow_partial_dataset`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../data/rng.js';
-import { wnidToLabel } from '../data/datasets/imagenet-a.js';
+import { DEFAULT_DATASET, getDataset } from '../data/datasets/registry.js';
 import { drawSyntheticImage, SHAPE_KINDS } from './synthetic-image.js';
 import type { ShapeKind } from './synthetic-image.js';
 
@@ -48,7 +48,7 @@ export function demoImageList(): DemoImage[] {
   const images: DemoImage[] = [];
   let n = 0;
   for (const wnid of DEMO_WNIDS) {
-    wnidToLabel(wnid); // throws if a constant above is not an ImageNet-A class
+    if (!getDataset(DEFAULT_DATASET).classes.some((c) => c.wnid === wnid)) throw new Error(`demo: ${wnid} is not a class of ${DEFAULT_DATASET}`);
     for (let k = 0; k < DEMO_IMAGES_PER_CLASS; k++, n++) {
       const [width, height] = DEMO_SIZES[n % DEMO_SIZES.length] as readonly [number, number];
       const format = n % 3 === 2 ? 'png' : 'jpeg';

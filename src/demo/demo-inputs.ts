@@ -1,7 +1,7 @@
 /**
  * The demo's inputs, built deterministically and only when missing or changed:
  *
- *   <root>/imagenet-a/<wnid>/demo_*.{jpg,png}   synthetic images in real ImageNet-A class folders
+ *   <root>/<default dataset>/<wnid>/demo_*.{jpg,png}   synthetic images in real class folders of the seed's dataset
  *   <root>/weights/                              a converted weights folder (model.json + shards) of a small
  *                                                CLIP with seeded random weights and a random CoOp ctx
  *   <root>/demo-inputs.json                      what was built: recipe version, seed and every file's SHA-256
@@ -14,6 +14,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { clipWeightsFromStateDict } from '../weights/load.js';
 import { writeWeightsFolder } from '../weights/manifest.js';
+import { DEFAULT_DATASET } from '../data/datasets/registry.js';
 import { writeDemoDataset } from './demo-dataset.js';
 import { buildDemoClip } from './demo-model.js';
 
@@ -21,6 +22,8 @@ import { buildDemoClip } from './demo-model.js';
 export const DEMO_RECIPE_VERSION = 2;
 export const DEMO_SEED = 20240601;
 export const DEMO_STAMP_FILE = 'demo-inputs.json';
+/** The demo dataset's folder under the inputs root: named as the seed's dataset (configs/demo.json points there). */
+export const DEMO_DATASET_DIR: string = DEFAULT_DATASET;
 
 export interface DemoInputs {
   root: string;
@@ -74,7 +77,7 @@ async function stampStillHolds(root: string, stamp: Stamp): Promise<boolean> {
 
 /** Builds the dataset and weights under `root` from `seed`, replacing what was there. */
 export async function buildDemoInputs(root: string, seed = DEMO_SEED): Promise<Record<string, string>> {
-  const datasetDir = join(root, 'imagenet-a');
+  const datasetDir = join(root, DEMO_DATASET_DIR);
   const weightsDir = join(root, 'weights');
   // start clean so files of an older recipe cannot linger beside the new ones
   await rm(datasetDir, { recursive: true, force: true });
@@ -84,7 +87,7 @@ export async function buildDemoInputs(root: string, seed = DEMO_SEED): Promise<R
   const files: Record<string, string> = {};
   const images = await writeDemoDataset(datasetDir, seed);
   for (const image of images) {
-    const rel = `imagenet-a/${image.file}`;
+    const rel = `${DEMO_DATASET_DIR}/${image.file}`;
     files[rel] = sha256(await readFile(join(root, ...rel.split('/'))));
   }
 
@@ -103,7 +106,7 @@ export async function buildDemoInputs(root: string, seed = DEMO_SEED): Promise<R
 /** The demo inputs under `root`: reused when the stamp matches, otherwise (re)built. */
 export async function ensureDemoInputs(root: string, options: { seed?: number; force?: boolean } = {}): Promise<DemoInputs> {
   const seed = options.seed ?? DEMO_SEED;
-  const datasetDir = join(root, 'imagenet-a');
+  const datasetDir = join(root, DEMO_DATASET_DIR);
   const weightsDir = join(root, 'weights');
   const stamp = options.force ? undefined : await readStamp(root);
   if (stamp && stamp.recipe === DEMO_RECIPE_VERSION && stamp.seed === seed && (await stampStillHolds(root, stamp))) {

@@ -14,7 +14,7 @@ import { buildReport } from '../report/report.js';
 import { runFolderPath } from '../run/run-folder.js';
 import type { RunSummary } from '../run/summary.js';
 import { DEMO_WNIDS } from './demo-dataset.js';
-import { ensureDemoInputs } from './demo-inputs.js';
+import { DEMO_DATASET_DIR, ensureDemoInputs } from './demo-inputs.js';
 
 export const DEMO_CONFIG = 'configs/demo.json';
 export const DEMO_INPUTS_DIR = 'runs/demo-inputs';
@@ -76,7 +76,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   try {
     say('tpt demo: the complete test-time prompt tuning pipeline on embedded inputs (nothing is downloaded).');
     const inputs = await ensureDemoInputs(join(options.root, DEMO_INPUTS_DIR));
-    const images = Object.keys(inputs.files).filter((f) => f.startsWith('imagenet-a/')).length;
+    const images = Object.keys(inputs.files).filter((f) => f.startsWith(`${DEMO_DATASET_DIR}/`)).length;
     say(
       `${inputs.built ? 'built' : 'reusing'} demo inputs in ${DEMO_INPUTS_DIR}/: ${images} synthetic images in ${DEMO_WNIDS.length} ImageNet-A class folders, ` +
         'a small CLIP (ResNet 1-1-1-1, width 16, 64 px; text 2 layers, width 64, full 49,408-token vocabulary) with seeded random weights.',

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ClipTestTimeModel, DEFAULT_IMAGE_CHUNK, type TowerOptions } from '../model/clip.js';
 import type { ModelWeights } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
+import type { TemplatePrompts } from '../model/template-prompts.js';
 import type { ClipTowers, EngineInfo } from './towers.js';
 
 /** Classes per text-gradient pass on tfjs: 200-class test sets take one pass; 1000 classes take four. */
@@ -23,6 +24,7 @@ export class TfjsClipTowers implements ClipTowers {
   readonly logitScale: number;
   readonly ctxShape: readonly number[];
   readonly initialCtx: Float32Array;
+  readonly templatePrompts: TemplatePrompts | null;
 
   /** Classes per gradient pass; more classes are differentiated chunk by chunk (see textFeaturesWithGradient). */
   readonly gradientChunk: number;
@@ -41,6 +43,7 @@ export class TfjsClipTowers implements ClipTowers {
     this.logitScale = model.logitScale;
     this.ctxShape = model.setup.ctxShape;
     this.initialCtx = model.setup.initialCtx;
+    this.templatePrompts = model.setup.templatePrompts;
   }
 
   /** Builds the tfjs model over `setup` (tfjs's backend must be initialised already). */
@@ -63,6 +66,10 @@ export class TfjsClipTowers implements ClipTowers {
       if (start + n < count) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return features;
+  }
+
+  async encodeTokenPrompts(tokens: readonly Int32Array[]): Promise<Float32Array> {
+    return tf.tidy(() => readHost(this.model.tokenPromptFeatures(tokens)));
   }
 
   async textFeatures(ctx: Float32Array): Promise<Float32Array> {

@@ -1,3 +1,5 @@
+import type { TemplatePrompts } from '../model/template-prompts.js';
+
 /**
  * The boundary between the TPT loop and the engines that run CLIP's two towers. Only host arrays cross it,
  * so the loop, the losses and AdamW never ask which engine they hold: tfjs (the reference, any JS runtime,
@@ -55,6 +57,17 @@ export interface ClipTowers {
 
   /** views [V, S, S, 3] NHWC, normalised → L2-normalised image features [V, E]. Never differentiated. */
   encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array>;
+
+  /** The config's prompt-template ensemble (`templates`) over the classes, or null (the learned/ctx_init prompt). */
+  readonly templatePrompts: TemplatePrompts | null;
+
+  /**
+   * L2-normalised text features [n, E] of plain tokenised prompts (clip.tokenize rows: SOT, ids, EOT, zeros;
+   * no context vectors), in their order: CLIP's encode_text, normalised. Forward only, with the same exact
+   * shortcuts as the context prompts (common leading tokens once, each prompt up to its EOT). The template
+   * ensemble (src/engine/template-ensemble.ts) calls it one template and a chunk of classes at a time.
+   */
+  encodeTokenPrompts(tokens: readonly Int32Array[]): Promise<Float32Array>;
 
   /** L2-normalised text features [C, E] at the context `ctx`. */
   textFeatures(ctx: Float32Array): Promise<Float32Array>;

@@ -24,6 +24,7 @@ import { RUN_FILES } from '../run/run-folder.js';
 import type { RunConfigFile } from '../run/run-folder.js';
 import { generateRunName } from '../run/run-name.js';
 import { summarizeRecords } from '../run/summary.js';
+import { streamOrderSha256 } from '../run/online-state.js';
 import type { RunSummary } from '../run/summary.js';
 import type { TptConfig } from '../config/schema.js';
 import { floatConfigKeys } from '../config/describe.js';
@@ -135,6 +136,11 @@ export function mergeShards(shardDirs: readonly string[], out: string): MergeRes
     backend: backends,
     workers: first.summary?.workers ?? 1,
     classnames: classnamesOfConfig(config),
+    // Shards of an online method adapted independently (online_shards): the merged run says so, with the hash of
+    // the whole stream's order (the same as an unsharded run's; its results are not).
+    ...(first.summary?.online
+      ? { online: { streamOrderSha256: streamOrderSha256([...samples, ...skipped].sort((a, b) => a.index - b.index)), shards: 'independent' as const } }
+      : {}),
   });
 
   mkdirSync(out, { recursive: true });

@@ -94,6 +94,11 @@ export class ClipTestTimeModel {
     return tf.tidy(() => l2Normalize(this.promptEncoder.encode(ctx, shortcuts)));
   }
 
+  /** L2-normalised features [n, E] of plain tokenised prompts (no context; see TextTower.encodeTokens). */
+  tokenPromptFeatures(tokens: readonly Int32Array[]): tf.Tensor2D {
+    return tf.tidy(() => l2Normalize(this.textTower.encodeTokens(tokens, this.shortcuts)));
+  }
+
   /** See PromptEncoder.classChunks (the shortcut path). */
   classChunks(maxClasses: number): ClassChunk[] {
     return this.promptEncoder.classChunks(maxClasses);

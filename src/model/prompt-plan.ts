@@ -72,6 +72,23 @@ export function planPrompts(slots: readonly PromptSlots[], eotIndex: readonly nu
   return { numClasses, csc, prefixLength, prefixSlots: slots[0]!.slice(0, prefixLength), groups, rowOfClass };
 }
 
+/** A prompt's EOT position: the argmax of its token ids, as CLIP's encode_text finds it (EOT has the largest id). */
+export function eotPosition(ids: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < ids.length; i++) if (ids[i]! > ids[best]!) best = i;
+  return best;
+}
+
+/**
+ * The plan of plain tokenised prompts (clip.tokenize rows: SOT, ids, EOT, zero padding; no context vectors),
+ * e.g. one template over many class names: the same shortcuts (their common leading tokens run once, each
+ * prompt up to its EOT), with every slot a token id.
+ */
+export function planTokenPrompts(tokens: readonly Int32Array[]): { plan: PromptPlan; eotIndex: number[] } {
+  const eotIndex = tokens.map(eotPosition);
+  return { plan: planPrompts(tokens, eotIndex, false), eotIndex };
+}
+
 /**
  * Prompt embedding rows [slots.length, W] on the host: token rows from token_embedding [vocab, W], context
  * rows from ctx (class `cls`'s own contexts under csc).

@@ -1,8 +1,10 @@
 import { Rng } from '../data/rng.js';
+import type { TemplateSet } from '../data/templates/template-sets.js';
 import { TptError } from '../errors.js';
 import type { HostTensor } from '../weights/host-tensor.js';
 import { takeParam, type ModelWeights } from './host-params.js';
-import { ctxSlot, planPrompts, type PromptPlan, type PromptSlots } from './prompt-plan.js';
+import { TemplatePrompts } from './template-prompts.js';
+import { ctxSlot, eotPosition, planPrompts, type PromptPlan, type PromptSlots } from './prompt-plan.js';
 
 export { ctxSlot, slotCtxIndex, type PromptSlots } from './prompt-plan.js';
 
@@ -29,6 +31,8 @@ export interface PromptSetupOptions {
   coopCtx?: HostTensor | undefined;
   /** Seed of the random initial context (only used when neither ctxInit nor coopCtx is given). */
   seed?: number;
+  /** A prompt-template set for the zero-shot ensemble classifier (config `templates`); null or absent: none. */
+  templates?: TemplateSet | null;
 }
 
 /** The host rows of token_embedding [vocab, W] (prompts only ever need constant rows of it). */
@@ -97,6 +101,8 @@ export class PromptSetup {
   readonly contextLength: number;
   /** The shortcuts' plan over `slots` and `eotIndex`. */
   readonly plan: PromptPlan;
+  /** The template ensemble's prompts over the same classes (config `templates`), or null. */
+  readonly templatePrompts: TemplatePrompts | null;
 
   constructor(embedding: TokenEmbedding, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}) {
     const width = embedding.width;
@@ -144,12 +150,13 @@ export class PromptSetup {
     this.classnames = classnames.map((n) => n.replaceAll('_', ' '));
     this.nameLengths = this.classnames.map((n) => tokenizer.encode(n).length);
     this.tokenizedPrompts = this.classnames.map((n) => tokenizer.tokenize(`${this.promptPrefix} ${n}.`, contextLength));
-    this.eotIndex = this.tokenizedPrompts.map(argmax);
+    this.eotIndex = this.tokenizedPrompts.map(eotPosition);
     this.eotIndex.forEach((e, i) => {
       if (e < 1 + nCtx) throw new Error(`prompt ${i} ends before its context (EOT at ${e}, n_ctx ${nCtx})`);
     });
     this.slots = this.tokenizedPrompts.map((ids, i) => this.layoutSlots(ids, this.nameLengths[i]!));
     this.plan = planPrompts(this.slots, this.eotIndex, this.csc);
+    this.templatePrompts = options.templates ? new TemplatePrompts(options.templates, classnames, tokenizer, contextLength) : null;
   }
 
   /** The seed's concatenation order for one class, as slot sources (see PromptSlots). */
@@ -178,12 +185,6 @@ export class PromptSetup {
 /** The host prompt setup over the checkpoint's token embedding; CoOp's context from the weights unless given. */
 export function createPromptSetup(weights: ModelWeights, tokenizer: PromptTokenizer, classnames: readonly string[], options: PromptSetupOptions = {}): PromptSetup {
   return new PromptSetup(TokenEmbedding.fromWeights(weights), tokenizer, classnames, { ...options, coopCtx: options.coopCtx ?? weights.coopCtx });
-}
-
-function argmax(ids: Int32Array): number {
-  let best = 0;
-  for (let i = 1; i < ids.length; i++) if (ids[i]! > ids[best]!) best = i;
-  return best;
 }
 
 function repeat(values: Float32Array, times: number): Float32Array {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { StateDict } from '../weights/host-tensor.js';
 import { FrozenLinear, takeParam, plainTensor } from './model-weights.js';
 import type { ModelArch } from './model-weights.js';
+import { planTokenPrompts } from './prompt-plan.js';
 import { TokenEmbedding } from './prompt-setup.js';
 import { causalMask, layerNorm, loadLayerNorm, ResidualAttentionBlock } from './transformer-block.js';
 import type { LayerNormParams, PrefixKeyValues } from './transformer-block.js';
@@ -129,6 +130,34 @@ export class TextTower {
       });
       const eotRows: tf.Tensor2D = tf.reshape(tf.slice(x, [0, r - 1, 0], [n, 1, w]), [n, w]); // [n, 1, W] → [n, W]
       return this.project(eotRows);
+    });
+  }
+
+  /**
+   * Plain tokenised prompts (clip.tokenize rows, no context vectors) → unnormalised features [n, E], in their
+   * order: CLIP's encode_text. With `shortcuts`, the plan of planTokenPrompts (the common leading tokens run
+   * once, each prompt up to its EOT, as for CoOp prompts); without, every prompt in full. Forward only.
+   */
+  encodeTokens(tokens: readonly Int32Array[], shortcuts: boolean): tf.Tensor2D {
+    return tf.tidy(() => {
+      const n = tokens.length;
+      const w = this.width;
+      const { plan, eotIndex } = planTokenPrompts(tokens);
+      if (!shortcuts) {
+        const rows = new Float32Array(n * this.contextLength * w);
+        tokens.forEach((ids, i) => rows.set(this.embedTokens(ids), i * this.contextLength * w));
+        return this.encodeFull(tf.tensor3d(rows, [n, this.contextLength, w]), eotIndex);
+      }
+      const p = plan.prefixLength;
+      const prefix = p > 0 ? this.runSharedPrefix(tf.tensor2d(this.embedTokens(plan.prefixSlots), [p, w])) : null;
+      const perGroup = plan.groups.map((g) => {
+        const rows = new Float32Array(g.classes.length * g.length * w);
+        g.slots.forEach((slots, j) => rows.set(this.embedTokens(slots), j * g.length * w));
+        return this.encodeEnding(tf.tensor3d(rows, [g.classes.length, g.length, w]), p, prefix);
+      });
+      const inGroupOrder = perGroup.length === 1 ? perGroup[0]! : tf.concat(perGroup, 0);
+      // Group order → prompt order: a gather of rows (forward only, so no gradient is needed through it).
+      return tf.gather(inGroupOrder, tf.tensor1d(plan.rowOfClass, 'int32')) as tf.Tensor2D;
     });
   }
 

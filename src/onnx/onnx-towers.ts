@@ -4,9 +4,11 @@ import type { ClipTowers, EngineInfo } from '../engine/towers.js';
 import type { ModelWeights } from '../model/host-params.js';
 import { takeParam } from '../model/host-params.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
+import type { TemplatePrompts } from '../model/template-prompts.js';
 import { OnnxImageTower } from './onnx-image-tower.js';
 import { fullPromptPlan, OnnxTextTower, textArchOf } from './onnx-text-tower.js';
-import { loadOrt, preferredProviders } from './runtime.js';
+import { OnnxTokenPrompts } from './onnx-token-prompts.js';
+import { loadOrt, preferredProviders, type SessionOptions } from './runtime.js';
 
 /**
  * The native engine: both CLIP towers on ONNX Runtime, over graphs built in memory from the loaded weights
@@ -20,13 +22,17 @@ export class OnnxClipTowers implements ClipTowers {
   readonly logitScale: number;
   readonly ctxShape: readonly number[];
   readonly initialCtx: Float32Array;
+  readonly templatePrompts: TemplatePrompts | null;
+  /** Built on first use: only template ensembles encode plain token prompts. */
+  private tokenPrompts: Promise<OnnxTokenPrompts> | undefined;
 
   private constructor(
     readonly info: EngineInfo,
     private readonly image: OnnxImageTower,
     private readonly text: OnnxTextTower,
-    weights: ModelWeights,
+    private readonly weights: ModelWeights,
     setup: PromptSetup,
+    private readonly session: SessionOptions & { shortcuts: boolean },
   ) {
     this.embedDim = weights.arch.embedDim;
     this.numClasses = setup.numClasses;
@@ -34,6 +40,7 @@ export class OnnxClipTowers implements ClipTowers {
     this.logitScale = Math.exp(takeParam(weights.stateDict, 'logit_scale', []).data[0]!);
     this.ctxShape = setup.ctxShape;
     this.initialCtx = setup.initialCtx;
+    this.templatePrompts = setup.templatePrompts;
   }
 
   static async create(weights: ModelWeights, setup: PromptSetup, info: EngineInfo, options: CreateTowersOptions & { threads: number }): Promise<OnnxClipTowers> {
@@ -45,7 +52,7 @@ export class OnnxClipTowers implements ClipTowers {
       const text = await OnnxTextTower.create(weights.stateDict, textArchOf(weights.arch), plan, { nCtx: setup.nCtx, csc: setup.csc }, session);
       // Every sample's first tuning step starts here: its forward pass (and the base features) run once per run.
       text.pinContext(setup.initialCtx);
-      return new OnnxClipTowers(info, image, text, weights, setup);
+      return new OnnxClipTowers(info, image, text, weights, setup, { ...session, shortcuts: options.shortcuts !== false });
     } catch (e) {
       await image.dispose();
       throw e;
@@ -54,6 +61,11 @@ export class OnnxClipTowers implements ClipTowers {
 
   encodeImages(views: Float32Array, count: number, size: number): Promise<Float32Array> {
     return this.image.encodeImages(views, count, size);
+  }
+
+  async encodeTokenPrompts(tokens: readonly Int32Array[]): Promise<Float32Array> {
+    this.tokenPrompts ??= OnnxTokenPrompts.create(this.weights.stateDict, textArchOf(this.weights.arch), this.session);
+    return (await this.tokenPrompts).encode(tokens);
   }
 
   textFeatures(ctx: Float32Array): Promise<Float32Array> {
@@ -65,7 +77,9 @@ export class OnnxClipTowers implements ClipTowers {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.image.dispose(), this.text.dispose()]);
+    const tokenPrompts = this.tokenPrompts;
+    this.tokenPrompts = undefined;
+    await Promise.all([this.image.dispose(), this.text.dispose(), tokenPrompts?.then((t) => t.dispose())]);
   }
 }
 

@@ -5,7 +5,7 @@
  * A finished run's figures are its summary.json's. An unfinished one (no summary, or `finished: false`) is
  * summarised afresh from the samples it has finished, with the engine's own `summarizeRecords`, and marked.
  */
-import { classnamesOfConfig } from '../data/datasets/registry.js';
+import { classnamesOfConfig, datasetOfConfig } from '../data/datasets/registry.js';
 import { summarizeRecords } from '../run/summary.js';
 import type { RunSummary } from '../run/summary.js';
 import type { RunFolder } from './run-folder.js';
@@ -13,7 +13,7 @@ import type { RunFolder } from './run-folder.js';
 export interface ReportRow {
   run: string;
   dir: string;
-  /** The config's `dataset` (`imagenet-a` for runs written before the key existed). */
+  /** The config's `dataset` (the registry's default for runs written before the key existed). */
   dataset: string;
   /** The CLIP architecture: the summary's `arch` when it records one, else the config's. */
   backbone: string;
@@ -88,7 +88,7 @@ export function runRow(folder: RunFolder): ReportRow {
   return {
     run: folder.name,
     dir: folder.dir,
-    dataset: configString(config, 'dataset') || 'imagenet-a',
+    dataset: configString(config, 'dataset') || datasetOfConfig(config),
     backbone: (typeof summary?.arch === 'string' && summary.arch) || configString(config, 'arch'),
     augmenter: configString(config, 'augmenter'),
     loss: configString(config, 'loss'),

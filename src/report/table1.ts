@@ -16,12 +16,12 @@
  * (ImageNet is the in-distribution one). With columns missing, both are over the datasets present and
  * marked.
  */
-import { type DatasetName, getDataset, isDatasetName } from '../data/datasets/registry.js';
+import { benchmarkDatasets, type DatasetName, datasetOfConfig, getDataset } from '../data/datasets/registry.js';
 import { varyingKeys } from './plot.js';
 import type { ReportRow } from './run-row.js';
 
 /** The paper's column order. */
-export const TABLE1_DATASETS: readonly DatasetName[] = ['imagenet', 'imagenet-a', 'imagenet-v2', 'imagenet-r', 'imagenet-sketch'];
+export const TABLE1_DATASETS: readonly DatasetName[] = benchmarkDatasets('natural-shift').map((s) => s.name);
 
 /** The paper's row order (CLIP, CoOp, TPT, TPT + CoOp). */
 export const TABLE1_METHODS = ['zero-shot', 'CoOp', 'TPT', 'CoOp + TPT'] as const;
@@ -76,8 +76,7 @@ function methodLabel(method: Table1Method, config: Record<string, unknown>): str
 }
 
 export function datasetOf(row: Pick<ReportRow, 'config'>): DatasetName {
-  const d = row.config.dataset;
-  return typeof d === 'string' && isDatasetName(d) ? d : 'imagenet-a';
+  return datasetOfConfig(row.config);
 }
 
 function mean(values: readonly number[]): number {

@@ -31,12 +31,16 @@ export function formatDuration(seconds: number): string {
 }
 
 export function bannerText(info: BannerInfo): string {
-  const dataset = `${info.dataset.root}: ${info.dataset.samples} images in ${info.dataset.classes} classes${info.dataset.complete ? '' : ' (partial)'}`;
+  const { title, splitFile } = info.dataset;
+  const dataset =
+    `${title === undefined ? '' : `${title} at `}${info.dataset.root}${splitFile === undefined ? '' : ` (split ${splitFile})`}: ` +
+    `${info.dataset.samples} images in ${info.dataset.classes} classes${info.dataset.complete ? '' : ' (partial)'}`;
   const samples =
     info.alreadyDone > 0
       ? `${info.total}; resuming after ${info.alreadyDone} done`
       : `${info.total}${info.shard === null ? '' : ` (shard ${info.shard})`}`;
   const rows: Array<[string, string]> = [
+    ['method', info.method],
     ['seed', String(info.seed)],
     ['backend', info.backend],
     ['weights', info.weights],
@@ -114,6 +118,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions): RunRepor
     skipped(file, error) {
       // Under a live bar a line would break its redraw; the bar's count and the final summary report them.
       if (!bar) options.err.write(`[tpt] skipped ${file}: ${error}\n`);
+    },
+    notice(message) {
+      options.err.write(`[tpt] ${message}\n`);
     },
     end(status, summary, runDir, outDir) {
       bar?.stop();

@@ -12,9 +12,12 @@ export type PredictionRecord = PredictionMetrics;
 export interface SampleRecord {
   /** Position in the run's (unsharded) sample order: the TensorBoard step, the seed's `i`. */
   index: number;
-  /** Image path relative to the dataset folder (dataset_path, else imagenet_a_path), with forward slashes. */
+  /**
+   * Image path relative to the folder the dataset lists its samples from (dataset_path, else imagenet_a_path;
+   * for a split-file set its image folder, so this is the split entry's path), with forward slashes.
+   */
   file: string;
-  /** Label in the 200-class ImageNet-A list. */
+  /** Label: index in the dataset's class list. */
   target: number;
   /** Zero-shot prediction of view 0 with the initial (CoOp) prompt. */
   base: PredictionRecord;

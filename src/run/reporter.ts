@@ -12,12 +12,15 @@ export interface BannerInfo {
   alreadyDone: number;
   total: number;
   seed: number;
+  /** The test-time adaptation method and what it runs, e.g. "tpt (loss defaultTPT, 1 step)". */
+  method: string;
   backend: string;
   weights: string;
   arch: string;
   coop: string;
   vocabulary: string;
-  dataset: { root: string; samples: number; classes: number; complete: boolean };
+  /** `title`: the dataset's (registry); `splitFile`: the split file a split-file set was listed from. */
+  dataset: { root: string; samples: number; classes: number; complete: boolean; title?: string; splitFile?: string };
   shard: string | null;
   /** The resolved config as the seed prints it (`Config: {...}`). */
   configJson: string;
@@ -43,6 +46,8 @@ export interface RunReporter {
   progress(snapshot: ProgressSnapshot): void;
   /** A file that could not be decoded (also in skipped.jsonl). */
   skipped(file: string, error: string): void;
+  /** A one-line notice before the banner (e.g. waiting to take over the lock of a killed run). */
+  notice(message: string): void;
   end(status: RunStatus, summary: RunSummary, runDir: string, outDir: string): void;
 }
 
@@ -50,5 +55,6 @@ export const silentReporter: RunReporter = {
   banner: () => undefined,
   progress: () => undefined,
   skipped: () => undefined,
+  notice: () => undefined,
   end: () => undefined,
 };

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { EngineRecord } from '../engine/towers.js';
 import { join } from 'node:path';
-import type { ConfigKey, TptConfig } from '../config/schema.js';
+import { schemaDefaults, type ConfigKey, type TptConfig } from '../config/schema.js';
 import { TptError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { writeJsonAtomic } from './atomic-write.js';
@@ -10,6 +10,7 @@ import { readJsonLines, repairTornLine } from './jsonl.js';
 import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
+import { makeFolderSync } from '../io/make-folder.js';
 
 /**
  * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
@@ -22,6 +23,8 @@ export const RUN_FILES = {
   skipped: 'skipped.jsonl',
   summary: 'summary.json',
   log: 'log.jsonl',
+  /** Online methods: each finished sample's change to the adaptation state, written before its samples.jsonl line. */
+  state: 'state.jsonl',
 } as const;
 
 const EVENT_FILE_MARKER = 'tfevents';
@@ -88,10 +91,16 @@ export function runFolderPath(config: TptConfig): { dir: string; name: string } 
   return { dir: join(config.out_dir, name), name };
 }
 
-/** The result-affecting keys whose values differ between two configs. */
+/**
+ * The result-affecting keys whose values differ between two configs. A key the folder's config.json lacks
+ * (written before the key existed, e.g. `split_file` or `method`) had its default then: a folder of an older
+ * version resumes under a config that keeps that default.
+ */
 export function differingResultKeys(previous: Record<string, unknown>, current: TptConfig): ConfigKey[] {
   const keys = Object.keys(current) as ConfigKey[];
-  return keys.filter((key) => !NON_RESULT_KEYS.includes(key) && JSON.stringify(previous[key]) !== JSON.stringify(current[key]));
+  const defaults = schemaDefaults() as Record<ConfigKey, unknown>;
+  const before = (key: ConfigKey): unknown => (key in previous ? previous[key] : defaults[key]);
+  return keys.filter((key) => !NON_RESULT_KEYS.includes(key) && JSON.stringify(before(key)) !== JSON.stringify(current[key]));
 }
 
 /** Removes the TensorBoard event files of a folder. */
@@ -140,7 +149,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
   const startOver = options.fresh === true || !config.save;
-  mkdirSync(dir, { recursive: true });
+  makeFolderSync(dir);
 
   let previous: RunConfigFile | undefined;
   if (existsSync(configPath)) {

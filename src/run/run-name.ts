@@ -1,4 +1,5 @@
 import type { TptConfig } from '../config/schema.js';
+import { DEFAULT_DATASET } from '../data/datasets/registry.js';
 import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from '../python-repr.js';
 
 type RunNameFields = Pick<
@@ -26,9 +27,9 @@ type RunNameFields = Pick<
  * and `save: false` gives the scratch name "tmp".
  *
  * Added: a sharded run appends `_shard=<i>of<n>` so that the shards of one config get separate folders
- * (a "/" cannot appear in a folder name); a run on another test set than ImageNet-A appends
- * `_dataset=<name>` before it, so one config run over several datasets gets one folder each. Unsharded
- * ImageNet-A names are exactly the seed's.
+ * (a "/" cannot appear in a folder name); a run on another test set than the seed's (the registry's default)
+ * appends `_dataset=<name>` before it, so one config run over several datasets gets one folder each.
+ * Unsharded names on the seed's dataset are exactly the seed's. `augmix` is the resolved value.
  */
 export function generateRunName(config: RunNameFields): string {
   if (!config.save) return 'tmp';
@@ -40,7 +41,7 @@ export function generateRunName(config: RunNameFields): string {
     `_severity=${pythonIntRepr(config.severity)}_lr=${pythonFloatRepr(config.learning_rate)}` +
     `_spall=${pythonFloatRepr(config.selection_p_all)}_sppat=${pythonFloatRepr(config.selection_p_patch)}`;
   const named = config.run_name ? `${config.run_name}_${configName}` : configName;
-  const name = config.dataset === undefined || config.dataset === 'imagenet-a' ? named : `${named}_dataset=${config.dataset}`;
+  const name = config.dataset === undefined || config.dataset === DEFAULT_DATASET ? named : `${named}_dataset=${config.dataset}`;
   if (config.shard === null) return name;
   const [index, count] = config.shard.split('/');
   return `${name}_shard=${index}of${count}`;

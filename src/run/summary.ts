@@ -1,6 +1,6 @@
 import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import type { EngineRecord } from '../engine/towers.js';
-import { IMAGENET_A_CLASSNAMES } from '../data/datasets/imagenet-a.js';
+import { DEFAULT_DATASET, datasetClassnames } from '../data/datasets/registry.js';
 import type { SampleRecord } from './records.js';
 
 /**
@@ -38,6 +38,18 @@ export interface RunSummary {
   updated: string;
   /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
   interrupted_by?: string;
+  /** Only for an online method (tda, dmn-zs, boostadapter): its results depend on the stream's order. */
+  online?: true;
+  /** Online runs: SHA-256 of the run's (or shard's) sample order, one "index<TAB>file" line per position. */
+  stream_order_sha256?: string;
+  /** Online runs over a shard: each shard adapted on its own slice (`online_shards: independent`). */
+  online_shards?: 'independent';
+}
+
+/** What summary.json says about an online run. */
+export interface OnlineSummary {
+  streamOrderSha256: string;
+  shards?: 'independent';
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
@@ -55,10 +67,11 @@ export interface SummaryContext {
   engine?: EngineRecord;
   workers: number;
   now?: Date;
-  /** The run's class names (its dataset's); ImageNet-A's when not given. */
+  /** The run's class names (its dataset's); the default dataset's when not given. */
   classnames?: readonly string[];
   /** The signal that stopped the run, if one did. */
   interruptedBy?: string;
+  online?: OnlineSummary;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -84,11 +97,14 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
     ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
+    ...(context.online
+      ? { online: true as const, stream_order_sha256: context.online.streamOrderSha256, ...(context.online.shards ? { online_shards: context.online.shards } : {}) }
+      : {}),
   };
 }
 
 /** The running totals of records alone: they are replayed into a silent tracker over the run's class names. */
-export function totalsOfRecords(records: readonly SampleRecord[], classnames: readonly string[] = IMAGENET_A_CLASSNAMES): TrackerSummary {
+export function totalsOfRecords(records: readonly SampleRecord[], classnames: readonly string[] = datasetClassnames(DEFAULT_DATASET)): TrackerSummary {
   const tracker = new MetricsTracker({ writer: null, nClasses: classnames.length, classnames, saveImgs: false });
   tracker.replay(records.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
   return tracker.summary();

@@ -1,11 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendChoice } from '../engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
-import { shareStateDict } from '../workers/shared-weights.js';
-import { TuningPool } from '../workers/tuning-pool.js';
+import { TEMPLATE_SETS } from '../data/templates/template-sets.js';
 import { resolveWorkerCount } from '../workers/worker-count.js';
 import { lossContextOf } from '../config/cross-checks.js';
 import { floatConfigKeys } from '../config/describe.js';
@@ -13,19 +11,23 @@ import { datasetFolder, type TptConfig } from '../config/schema.js';
 import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
-import { assertLossConfig } from '../losses/names.js';
+import { assertMethodCanRun, METHOD_SPECS, methodLabel } from './methods/names.js';
+import { readOnlineState, streamOrderSha256 } from '../run/online-state.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
-import { summarizeRecords, type RunSummary } from '../run/summary.js';
-import { loadModelInputs, tunerOver, type ModelInputs, type OwnedTuner } from './model-loader.js';
+import { summarizeRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
+import { loadModelInputs, type ModelInputs } from './model-loader.js';
+import { startSampleProcessor } from './sample-processor.js';
 import { archLabel } from '../weights/arch.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+import { makeFolderSync } from '../io/make-folder.js';
+import { describeWeightsSource } from '../weights/load.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -36,32 +38,12 @@ import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
 
 export type { SampleProcessor } from './run-session.js';
 
-/** A tuner in this thread, one sample at a time; closing it frees its towers. */
-export function inThreadProcessor(owned: OwnedTuner): SampleProcessor {
-  return {
-    concurrency: 1,
-    process: (views) => owned.tuner.tuneSample(views),
-    close: () => owned.dispose(),
-  };
-}
+export { inThreadProcessor } from './sample-processor.js';
 
-/**
- * `workers` samples at a time: more than one (tfjs on a CPU backend only) runs worker threads, each with its
- * own backend and model built from this thread's decoded weights (shared memory, not re-read); one tunes
- * here, on the selected engine.
- */
+/** The config's method, in this thread or in `workers` threads (tfjs on a CPU backend only): see sample-processor.ts. */
 async function defaultProcessor(config: TptConfig, engine: SelectedEngine, inputs: ModelInputs): Promise<SampleProcessor> {
   const workers = resolveWorkerCount(config.workers, engine.info);
-  if (workers === 1) {
-    const owned = tunerOver(config, await engine.create(inputs.weights, inputs.setup));
-    await owned.tuner.baseTextFeatures(); // once per run, before the clock of the first sample
-    return inThreadProcessor(owned);
-  }
-  const weights = { ...inputs.weights, stateDict: shareStateDict(inputs.weights.stateDict) };
-  return TuningPool.start(
-    { kind: 'weights', config: { ...config, bpe_path: config.bpe_path ?? inputs.weights.bpePath ?? null }, weights, classnames: datasetClassnames(config.dataset) },
-    { workers, backend: engine.info.provider as BackendChoice },
-  );
+  return startSampleProcessor(config, engine, { weights: inputs.weights, classnames: datasetClassnames(config.dataset), setup: () => inputs.setup }, workers);
 }
 
 export interface RunTptOptions {
@@ -101,8 +83,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const created = !existsSync(dir);
   let lock: RunLock;
   try {
-    mkdirSync(dir, { recursive: true });
-    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    makeFolderSync(dir);
+    const reporter = options.reporter ?? silentReporter;
+    lock = lockRunFolder(dir, { ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}), onWait: (message) => reporter.notice(message) });
   } catch (error) {
     throw runFolderWriteError(error, dir) ?? error;
   }
@@ -131,7 +114,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const reporter = options.reporter ?? silentReporter;
   // Loads the engine's runtime (and a fallback's reason), builds no model.
   const engine = await selectEngine(config.backend);
-  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset });
+  const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset, splitFile: config.split_file });
   const plan = planSamples(dataset.samples, config);
   // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
   // files are touched, and the banner reads the architecture from here.
@@ -139,12 +122,16 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   // image_size null (the default) is the weights' input resolution; loadModelInputs refused any other size.
   const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
   // The augmenter's actual view count (the config check used the formula).
-  assertLossConfig(config.loss, lossContextOf(config), augmenter.viewCount());
+  assertMethodCanRun(config, lossContextOf(config), augmenter.viewCount());
   let processor: SampleProcessor | undefined;
   try {
     const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
+    const online: OnlineSummary | undefined =
+      METHOD_SPECS[config.method].kind === 'online'
+        ? { streamOrderSha256: streamOrderSha256(plan), ...(config.shard !== null && config.online_shards ? { shards: config.online_shards } : {}) }
+        : undefined;
 
     if (start === plan.length && folder.previousSummary?.finished) {
       const summary = summarizeRecords(folder.samples, {
@@ -158,6 +145,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
+        ...(online ? { online } : {}),
       });
       reporter.end('already-finished', summary, folder.dir, config.out_dir);
       return { status: 'already-finished', dir: folder.dir, summary };
@@ -165,6 +153,12 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
 
     // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
+    if (online) {
+      // The state after the recorded samples, exactly: their updates replayed in stream order.
+      const updates = readOnlineState(folder.dir, folder.samples);
+      if (processor.restore === undefined) throw new Error(`the processor of online method ${config.method} cannot restore its state`);
+      processor.restore(updates);
+    }
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -173,7 +167,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
     try {
       const prefetcher = new ViewPrefetcher(
         plan,
-        (sample) => prepareSample(sample, { datasetRoot: datasetFolder(config), seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
+        (sample) => prepareSample(sample, { datasetRoot: dataset.imageRoot, seed: config.seed, viewMaker: augmenter, keepImage: config.save_imgs }),
         config.num_workers,
         start,
       );
@@ -195,6 +189,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         },
         stopAfter: options.stopAfter,
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
+        ...(online ? { online } : {}),
       });
       const configText = configJsonText(config);
       if (engine.info.engine === 'onnxruntime' && config.workers > 1) {
@@ -227,11 +222,14 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         alreadyDone: start,
         total: plan.length,
         seed: config.seed,
+        method: methodLabel(config),
         backend: selectedEngineLabel(engine),
-        weights: `${config.clip_weights} (${inputs.weights.source})`,
+        weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
-          config.coop_weight_path !== ''
+          config.templates !== null
+            ? `not used: the ${config.templates} template ensemble classifies (${TEMPLATE_SETS[config.templates].templates.length} templates)`
+            : config.coop_weight_path !== ''
             ? config.coop_weight_path
             : inputs.weights.coopCtx
               ? `the context stored in ${config.clip_weights}`
@@ -242,6 +240,8 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
           samples: dataset.samples.length,
           classes: dataset.classes.filter((c) => c.present).length,
           complete: dataset.complete,
+          title: dataset.spec.title,
+          ...(dataset.splitFile === undefined ? {} : { splitFile: dataset.splitFile }),
         },
         shard: config.shard,
         configJson: configText,

@@ -3,8 +3,10 @@ import type { ClipTowers } from '../engine/towers.js';
 import type { LossName } from '../losses/names.js';
 import { LOSSES } from '../losses/registry.js';
 import type { LossContext, LossFn } from '../losses/types.js';
+import { zeroShotTextFeatures } from '../engine/template-ensemble.js';
 import { clipLogits } from '../model/logits.js';
 import { AdamW } from './adamw.js';
+import type { SampleTuner } from './methods/types.js';
 
 /**
  * The seed's per-sample TPT step (test_time_adapt_eval's loop body plus test_time_tuning), as a function of
@@ -16,7 +18,8 @@ import { AdamW } from './adamw.js';
  * Per sample:
  * 1. reset the prompt context to its initial value (CoOp's ctx, or ctx_init) and the optimizer state;
  * 2. image features of ALL views, once (no gradient ever flows into the image tower);
- * 3. base logits: view 0 against the text features of the initial context (computed once per run);
+ * 3. base logits: view 0 against the text features of the initial context (computed once per run), or of the
+ *    config's template ensemble (`templates`: then there is no tuning and the TPT logits are the base ones);
  * 4. `ttaSteps` × (logits of all views at the current context → loss → one AdamW step on the context);
  * 5. TPT logits: view 0 against the text features of the tuned context.
  * View 0's features serve steps 3–5, as the seed feeds the same preprocessed original image to all three.
@@ -40,6 +43,8 @@ export interface TuningOutcome {
   loss: number;
   /** Where the sample's time went (`tpt bench` reports it; results never depend on it). */
   seconds: PhaseSeconds;
+  /** Online methods: this sample's change to the run's adaptation state (JSON, exact), saved in state.jsonl. */
+  stateUpdate?: unknown;
 }
 
 /** Seconds per phase of one sample: image tower (all views), tuning steps, and base + TPT evaluation. */
@@ -54,12 +59,17 @@ export interface TunerSettings {
   lossContext: LossContext;
   learningRate: number;
   ttaSteps: number;
+  /**
+   * A term of the text features alone added to the loss in every step (C-TPT's −λ·ATFD); its gradient
+   * joins the loss's in dL/d(text features), which the towers carry back to the context. Absent for TPT.
+   */
+  textTerm?: (textFeatures: tf.Tensor2D) => tf.Scalar;
 }
 
 /** AdamW as the seed builds it: `torch.optim.AdamW(params, lr)`, every other argument torch's default. */
 export const SEED_ADAMW = { betas: [0.9, 0.999] as const, eps: 1e-8, weight_decay: 0.01 };
 
-export class TestTimeTuner {
+export class TestTimeTuner implements SampleTuner {
   private readonly optimizer: AdamW;
   private readonly lossFn: LossFn;
   /** The context being tuned (host): the initial one at the start of every sample, the tuned one after it. */
@@ -70,6 +80,7 @@ export class TestTimeTuner {
     readonly towers: ClipTowers,
     readonly settings: TunerSettings,
   ) {
+    if (towers.templatePrompts && settings.ttaSteps > 0) throw new Error('a template ensemble has no context to tune: tta_steps must be 0 (checkConfigConsistency refuses the config)');
     this.lossFn = LOSSES[settings.loss].fn;
     this.context = towers.initialCtx.slice();
     this.optimizer = new AdamW([this.context], { lr: settings.learningRate, ...SEED_ADAMW });
@@ -80,8 +91,12 @@ export class TestTimeTuner {
    * per tuner (a worker calls this at start-up, so no sample pays for it).
    */
   baseTextFeatures(): Promise<Float32Array> {
-    this.baseText ??= this.towers.textFeatures(this.towers.initialCtx);
+    this.baseText ??= zeroShotTextFeatures(this.towers);
     return this.baseText;
+  }
+
+  async prepare(): Promise<void> {
+    await this.baseTextFeatures();
   }
 
   /** Runs the whole per-sample procedure; tfjs tensors it creates are all released before it returns. */
@@ -115,7 +130,8 @@ export class TestTimeTuner {
     }
     const t2 = performance.now();
     // 5.
-    const tptLogits = this.logitsOf(original, await towers.textFeatures(this.context));
+    // A template ensemble is a fixed classifier (the config refuses tuning steps with it): TPT's score is the base one.
+    const tptLogits = towers.templatePrompts ? baseLogits.slice() : this.logitsOf(original, await towers.textFeatures(this.context));
     const t3 = performance.now();
     // The base logits' host read waits for the image tower; their own cost is one [1, E]×[E, C] product.
     const seconds = { imageTower: (t1 - t0) / 1000, tuning: (t2 - t1) / 1000, evaluation: (t3 - t2) / 1000 };
@@ -142,7 +158,11 @@ export class TestTimeTuner {
     let loss = Number.NaN;
     const lossGradient = (text: Float32Array): Float32Array =>
       tf.tidy(() => {
-        const lossOf = (t: tf.Tensor2D) => this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+        const { textTerm } = this.settings;
+        const lossOf = (t: tf.Tensor2D) => {
+          const loss = this.lossFn(clipLogits(image, t, logitScale), this.settings.lossContext);
+          return textTerm === undefined ? loss : tf.add(loss, textTerm(t));
+        };
         const { value, grad } = tf.valueAndGrad(lossOf)(tf.tensor2d(text, [numClasses, embedDim]));
         loss = value.dataSync()[0]!;
         return new Float32Array(grad.dataSync());

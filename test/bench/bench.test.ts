@@ -75,6 +75,35 @@ describe('tpt bench', () => {
     expectReport(JSON.parse(lines[0]!) as Record<string, unknown>, 2);
   });
 
+  it("--dataset costs a sample at that set's class count and views rule (all its classes unless --classes)", async () => {
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      const code = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--views', '10', '--dataset', 'dtd', '--samples', '1', '--workers', '1', '--backend', 'wasm', '--no-warmup', '--json']);
+      expect(code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const report = JSON.parse(out.trim()) as Record<string, unknown>;
+    expect(report).toMatchObject({ dataset: 'dtd', classes: 47, augmix: true, samples: 1 });
+    expect(formatBench(report as unknown as Parameters<typeof formatBench>[0])).toContain('10 views (AugMix), 47 classes of dtd, 1 samples');
+  });
+
+  it('--method times that method through the run\'s processor; a no-gradient method spends next to nothing beyond the image tower', async () => {
+    const zero = await runBench({ ...TINY, views: 21, workers: 1, method: 'zero' });
+    expect(zero).toMatchObject({ method: 'zero', views: 21 });
+    const tpt = await runBench({ ...TINY, views: 21, workers: 1 });
+    expect(tpt.method).toBe('tpt');
+    // Zero builds no text backward: its non-image work is host arithmetic on [V, E] features.
+    expect(zero.breakdown.tuning + zero.breakdown.evaluation).toBeLessThan(tpt.breakdown.tuning + tpt.breakdown.evaluation);
+    expect(formatBench(zero)).toContain('method zero');
+    const unknown = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--method', 'tda', '--backend', 'wasm']);
+    expect(unknown).toBe(2);
+  });
+
   it('refuses an unknown architecture and too few views with a hint', async () => {
     for (const options of [{ ...TINY, arch: 'RN49', workers: 1 }, { ...TINY, views: 4, workers: 1 }]) {
       const error = await runBench(options).catch((e: unknown) => e);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { configReferenceMarkdown, expectedText } from '../../src/config/describe.js';
 import { closestKey, editDistance } from '../../src/config/issues.js';
 import { loadConfig, parseSet } from '../../src/config/load.js';
-import { CONFIG_KEYS, configSchema, defaultConfig } from '../../src/config/schema.js';
+import { CONFIG_KEYS, configSchema, defaultConfig, schemaDefaults } from '../../src/config/schema.js';
 import { TptError } from '../../src/errors.js';
 
 // The seed's print_args(default_args()) output (notebook section 3.3), verbatim.
@@ -18,8 +18,11 @@ const SEED_DEFAULT_ARGS = {
 };
 
 const ADDED_DEFAULTS = {
+  method: 'tpt', ctpt_lambda: null, rtpt_top_k: null, rtpt_temperature: null, zero_gamma: null, mta_lambda_q: null, mta_lambda_y: null,
+  tda_alpha: null, tda_beta: null, boost_delta: null, dmn_beta: null, dmn_weight: null, dmn_memory_size: null, online_shards: null,
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
-  save_logits: false, dataset: 'imagenet-a', dataset_path: null, allow_partial_dataset: false, image_size: null, shard: null,
+  save_logits: false, dataset: 'imagenet-a', dataset_path: null, split_file: null, allow_partial_dataset: false, image_size: null, shard: null,
+  templates: null,
 };
 
 function writeConfig(content: unknown): string {
@@ -42,9 +45,12 @@ function errorOf(fn: () => unknown): TptError {
 describe('config schema', () => {
   it("has the seed's default_args keys and defaults exactly, plus the added keys", () => {
     // `workers` belongs to the parallel-samples work (issue 6): its default is checked there.
-    const { workers, ...rest } = defaultConfig();
-    expect(rest).toEqual({ ...SEED_DEFAULT_ARGS, ...ADDED_DEFAULTS });
+    // `augmix`: the seed's default was true; ours is null, the dataset's rule (TPT's augmix=len(set_id)>1),
+    // which is false for the seed's ImageNet-A: every config in configs/ sets augmix itself.
+    const { workers, ...rest } = schemaDefaults();
+    expect(rest).toEqual({ ...SEED_DEFAULT_ARGS, augmix: null, ...ADDED_DEFAULTS });
     expect(Number.isInteger(workers)).toBe(true);
+    expect(defaultConfig().augmix).toBe(false);
     expect(CONFIG_KEYS.slice(0, Object.keys(SEED_DEFAULT_ARGS).length).sort()).toEqual(Object.keys(SEED_DEFAULT_ARGS).sort());
   });
 
@@ -60,7 +66,7 @@ describe('config schema', () => {
     expect(expectedText(configSchema.shape.n_aug)).toBe('an integer ≥ 0');
     expect(expectedText(configSchema.shape.selection_p_all)).toBe('a number from 0 to 1');
     expect(expectedText(configSchema.shape.class_token_position)).toBe('one of "end", "middle", "front"');
-    expect(expectedText(configSchema.shape.augmix)).toBe('true or false');
+    expect(expectedText(configSchema.shape.augmix)).toBe('true or false or null');
   });
 });
 
@@ -113,7 +119,7 @@ describe('loadConfig', () => {
     expect(e.message.split('\n')).toEqual([
       'config: n_aug: expected an integer ≥ 0, got "x"',
       'config: loss: expected one of "defaultTPT", "patch_loss1", "patch_loss2", "patch_loss3", "patch_loss4", "patch_loss5", "patch_loss6", "crossentropy_soft", "crossentropy_hard1", "crossentropy_hard5", got "entropy"',
-      'config: augmix: expected true or false, got "yes"',
+      'config: augmix: expected true or false or null, got "yes"',
       'config: reduced_size: expected an integer ≥ 0 or null, got -3',
       'config: selection_p_all: expected a number from 0 to 1, got 2',
       'config: shard: must look like "i/n" with 0 ≤ i < n, e.g. "0/4", got "1-4"',
@@ -142,6 +148,18 @@ describe('loadConfig', () => {
   it('refuses PatchAugmenter without patches and a shard out of range', () => {
     expect(errorOf(() => loadConfig(undefined, ['augmenter=PatchAugmenter', 'n_aug=4'])).message).toMatch(/n_patches: PatchAugmenter needs n_patches ≥ 1/);
     expect(errorOf(() => loadConfig(undefined, ['shard=4/4'])).message).toMatch(/shard "4\/4" is not "i\/n" with 0 ≤ i < n/);
+  });
+
+  it('takes a template set for the zero-shot ensemble, and refuses it with tuning steps or an unknown name', () => {
+    expect(loadConfig(undefined, ['templates=clip-80', 'tta_steps=0']).templates).toBe('clip-80');
+    const tuned = errorOf(() => loadConfig(undefined, ['templates=clip-7']));
+    expect(tuned.message).toBe('config: templates: clip-7 with tta_steps 1: a template ensemble is a fixed classifier with no context to tune');
+    expect(tuned.hint).toMatch(/tta_steps=0/);
+    expect(errorOf(() => loadConfig(undefined, ['templates=clip-7', 'tta_steps=0', 'method=r-tpt'])).message).toBe(
+      "config: templates: clip-7 with method r-tpt: R-TPT tunes a prompt's context, which a fixed template ensemble does not have",
+    );
+    expect(loadConfig(undefined, ['templates=clip-7', 'method=zero', 'augmix=false']).templates).toBe('clip-7');
+    expect(errorOf(() => loadConfig(undefined, ['templates=clip-9', 'tta_steps=0'])).message).toBe('config: templates: expected one of "clip-7", "clip-80" or null, got "clip-9"');
   });
 
   it('partial mode skips run-only cross-field checks', () => {

@@ -76,15 +76,26 @@ describe('ImageNet class lists', () => {
 });
 
 describe('dataset registry', () => {
-  it('has an entry per name, with the published sizes and 200 or 1000 classes', () => {
+  it('has an entry per name, with the published sizes and class counts, benchmark and views rule', () => {
     expect(allDatasets().map((d) => d.name)).toEqual([...DATASET_NAMES]);
-    const sizes = Object.fromEntries(allDatasets().map((d) => [d.name, [d.classes.length, d.expectedImages, d.ood]]));
+    const sizes = Object.fromEntries(allDatasets().map((d) => [d.name, [d.classes.length, d.expectedImages, d.ood, d.benchmark, d.augmix]]));
     expect(sizes).toEqual({
-      'imagenet-a': [200, 7500, true],
-      'imagenet-r': [200, 30000, true],
-      'imagenet-v2': [1000, 10000, true],
-      'imagenet-sketch': [1000, 50889, true],
-      imagenet: [1000, 50000, false],
+      'imagenet-a': [200, 7500, true, 'natural-shift', false],
+      'imagenet-r': [200, 30000, true, 'natural-shift', false],
+      'imagenet-v2': [1000, 10000, true, 'natural-shift', false],
+      'imagenet-sketch': [1000, 50889, true, 'natural-shift', false],
+      imagenet: [1000, 50000, false, 'natural-shift', false],
+      // TPT Table 2's sets (CoOp's test splits); AugMix on: TPT's augmix=len(set_id)>1.
+      flowers102: [102, 2463, false, 'cross-dataset', true],
+      dtd: [47, 1692, false, 'cross-dataset', true],
+      'oxford-pets': [37, 3669, false, 'cross-dataset', true],
+      'stanford-cars': [196, 8041, false, 'cross-dataset', true],
+      ucf101: [101, 3783, false, 'cross-dataset', true],
+      caltech101: [100, 2465, false, 'cross-dataset', true],
+      food101: [101, 30300, false, 'cross-dataset', true],
+      sun397: [397, 19850, false, 'cross-dataset', true],
+      'fgvc-aircraft': [100, 3333, false, 'cross-dataset', true],
+      eurosat: [10, 8100, false, 'cross-dataset', true],
     });
     for (const d of allDatasets()) d.classes.forEach((c, i) => expect(c.label).toBe(i));
   });

@@ -1,9 +1,10 @@
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImageNetA, scanImageNetA } from '../../src/data/dataset.js';
+import { openDataset, scanDataset } from '../../src/data/dataset.js';
 import { TptError } from '../../src/errors.js';
 import { IMAGENET_A_CLASSES } from '../../src/data/datasets/imagenet-a.js';
+import { IMAGENET_1K_WNIDS } from '../../src/data/datasets/imagenet-1k-data.js';
 import { makeFixtureDataset, tempDir, tinyImage, writeFiles } from './fixture-dataset.js';
 
 let root: string;
@@ -28,11 +29,11 @@ async function expectTptError(promise: Promise<unknown>, code: string, pattern: 
   return error as TptError;
 }
 
-describe('openImageNetA / scanImageNetA', () => {
+describe('openDataset / scanDataset', () => {
   // The expected order was checked once against torchvision 0.14's make_dataset on this very fixture; its
   // targets there were 0, 1, 2 (folder positions), ours are the 200-class labels.
   it('lists samples in torchvision ImageFolder order with labels from the 200-class list', async () => {
-    const ds = await openImageNetA(root, { allowPartial: true });
+    const ds = await openDataset(root, { allowPartial: true });
     expect(ds.samples.map((s) => s.file)).toEqual([
       'n01498041/C.JPEG',
       'n01498041/a.jpg',
@@ -55,7 +56,7 @@ describe('openImageNetA / scanImageNetA', () => {
   });
 
   it('reports unknown folders, wrong extensions, stray images, empty and missing classes', async () => {
-    const ds = await scanImageNetA(root, { allowPartial: true });
+    const ds = await scanDataset(root, { allowPartial: true });
     const byKind = (kind: string) => ds.problems.filter((p) => p.kind === kind).map((p) => p.path);
     expect(byKind('unknown_folder')).toEqual(['extras']);
     expect(byKind('wrong_extension')).toEqual(['n01498041/notes.txt']);
@@ -66,7 +67,7 @@ describe('openImageNetA / scanImageNetA', () => {
   });
 
   it('refuses a partial folder unless allowPartial, naming missing and empty classes by wnid and name', async () => {
-    const e = await expectTptError(openImageNetA(root), 'DATASET_NOT_USABLE', /n01558993.*American robin/);
+    const e = await expectTptError(openDataset(root), 'DATASET_NOT_USABLE', /n01558993.*American robin/);
     expect(e.message).toMatch(/n01534433.*junco.*no image files/);
     expect(e.message).toMatch(/and \d+ more like it/);
     expect(e.hint).toMatch(/allow_partial_dataset/);
@@ -79,25 +80,25 @@ describe('openImageNetA / scanImageNetA', () => {
     const nothing = await tempDir('nothing');
     cleanup.push(flat, imagenet1k, parent, nothing);
     await writeFiles(flat, { 'a.jpg': await tinyImage('jpeg'), 'b.png': await tinyImage('png') });
-    for (let i = 0; i < 1000; i++) await mkdir(join(imagenet1k, `n${String(1440764 + i).padStart(8, '0')}`));
-    await mkdir(join(imagenet1k, 'n01498041'), { recursive: true });
+    // ImageNet-1k's 1000 folders: ImageNet-A's 200 are among them, the other 800 outnumber them.
+    for (const wnid of IMAGENET_1K_WNIDS) await mkdir(join(imagenet1k, wnid));
     await symlink(root, join(parent, 'imagenet-a'));
     await writeFiles(nothing, { 'docs/readme.md': 'hello' });
 
-    await expectTptError(openImageNetA(flat), 'DATASET_NOT_THIS_SET', /image file\(s\) directly/);
-    await expectTptError(openImageNetA(imagenet1k, { allowPartial: true }), 'DATASET_NOT_THIS_SET', /ImageNet-1k/);
-    const e = await expectTptError(openImageNetA(parent), 'DATASET_NOT_THIS_SET', /imagenet-a does/);
+    await expectTptError(openDataset(flat), 'DATASET_NOT_THIS_SET', /image file\(s\) directly/);
+    await expectTptError(openDataset(imagenet1k, { allowPartial: true }), 'DATASET_NOT_THIS_SET', /class folders are those of dataset: imagenet-sketch or dataset: imagenet\./);
+    const e = await expectTptError(openDataset(parent), 'DATASET_NOT_THIS_SET', /imagenet-a does/);
     expect(e.hint).toContain(join(parent, 'imagenet-a'));
-    const n = await expectTptError(openImageNetA(nothing), 'DATASET_NOT_THIS_SET', /no WordNet-id class folders/);
+    const n = await expectTptError(openDataset(nothing), 'DATASET_NOT_THIS_SET', /no WordNet-id class folders/);
     expect(n.hint).toMatch(/tpt dataset extract/);
-    await expectTptError(openImageNetA(join(nothing, 'missing')), 'DATASET_NOT_FOUND', /cannot read/);
+    await expectTptError(openDataset(join(nothing, 'missing')), 'DATASET_NOT_FOUND', /cannot read/);
   });
 
   it('refuses a folder with WordNet ids outside ImageNet-A even when partial is allowed', async () => {
     const mixed = await tempDir('mixed');
     cleanup.push(mixed);
     await writeFiles(mixed, { 'n01498041/a.png': await tinyImage('png'), 'n01440764/t.png': await tinyImage('png') });
-    await expectTptError(openImageNetA(mixed, { allowPartial: true }), 'DATASET_NOT_USABLE', /n01440764.*outside ImageNet-A/);
+    await expectTptError(openDataset(mixed, { allowPartial: true }), 'DATASET_NOT_USABLE', /n01440764.*outside ImageNet-A/);
   });
 
   it('accepts a complete folder without allowPartial', async () => {
@@ -105,7 +106,7 @@ describe('openImageNetA / scanImageNetA', () => {
     cleanup.push(full);
     const png = await tinyImage('png');
     await writeFiles(full, Object.fromEntries(IMAGENET_A_CLASSES.map((c) => [`${c.wnid}/0.png`, png])));
-    const ds = await openImageNetA(full);
+    const ds = await openDataset(full);
     expect(ds.complete).toBe(true);
     expect(ds.samples.map((s) => s.target)).toEqual(IMAGENET_A_CLASSES.map((c) => c.label));
     expect(ds.problems).toEqual([]);

@@ -1,6 +1,5 @@
 import { basename, dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import crc32 from 'crc-32';
 import { readdir, writeFile } from 'node:fs/promises';
 import * as tar from 'tar';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { openDataset, scanDataset } from '../../src/data/dataset.js';
 import { extractDatasetArchive } from '../../src/data/extract.js';
 import { TptError } from '../../src/errors.js';
 import { generateRunName } from '../../src/run/run-name.js';
-import { tempDir, tinyImage, writeFiles } from './fixture-dataset.js';
+import { storedZip, tempDir, tinyImage, writeFiles } from './fixture-dataset.js';
 
 const cleanup: string[] = [];
 afterAll(async () => {
@@ -87,44 +86,6 @@ describe('wnid datasets other than ImageNet-A', () => {
     expect(sketch.samples.map((s) => s.target)).toEqual([0, 999]);
   });
 });
-
-/** A zip of stored (uncompressed) entries, as `zip -0` writes it: local headers, data, central directory, end record. */
-function storedZip(files: Record<string, Buffer>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of Object.entries(files)) {
-    const nameBytes = Buffer.from(name, 'utf8');
-    const crc = crc32.buf(data) >>> 0;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4); // version needed
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, data);
-    centrals.push(central, nameBytes);
-    offset += 30 + nameBytes.length + data.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(files).length, 8);
-  end.writeUInt16LE(Object.keys(files).length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
-}
 
 describe('verify and extract know each layout and its size', () => {
   it('verify reports the published size and the class count of the dataset', async () => {

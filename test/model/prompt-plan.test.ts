@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateCtxGradient, ctxSlot, embedSlots, planPrompts } from '../../src/model/prompt-plan.js';
+import { accumulateCtxGradient, ctxSlot, embedSlots, planPrompts, planTokenPrompts } from '../../src/model/prompt-plan.js';
 
 // Slots of 'end' prompts: SOT, 2 context vectors, name tokens, '.', EOT, padding.
 const SOT = 9;
@@ -18,6 +18,20 @@ describe('planPrompts', () => {
     ]);
     expect(Array.from(plan.groups[1]!.slots[0]!)).toEqual([2, 3, 5, EOT]);
     expect(Array.from(plan.rowOfClass)).toEqual([0, 2, 1]);
+  });
+
+  it('plans plain token prompts (a template over class names): their common leading tokens, each up to its EOT', () => {
+    // "a {} in a video game." over names of 1 and 2 tokens: SOT a | name in a video game . EOT, as ids.
+    const row = (ids: number[]) => Int32Array.from([...ids, 0, 0, 0, 0].slice(0, 10));
+    const tokens = [row([SOT, 1, 2, 6, 7, 5, EOT + 90]), row([SOT, 1, 3, 4, 6, 7, 5, EOT + 90])];
+    const { plan, eotIndex } = planTokenPrompts(tokens);
+    expect(eotIndex).toEqual([6, 7]);
+    expect(plan.prefixLength).toBe(2);
+    expect(Array.from(plan.prefixSlots)).toEqual([SOT, 1]);
+    expect(plan.groups.map((g) => [g.classes, g.length, Array.from(g.slots[0]!)])).toEqual([
+      [[0], 5, [2, 6, 7, 5, EOT + 90]],
+      [[1], 6, [3, 4, 6, 7, 5, EOT + 90]],
+    ]);
   });
 
   it('shares only the SOT under csc, whose contexts differ per class', () => {

@@ -15,7 +15,8 @@ import { summarizeRecords } from '../../src/run/summary.js';
 
 function tempConfig(sets: string[] = []): TptConfig {
   const outDir = mkdtempSync(join(tmpdir(), 'tpt-runfolder-'));
-  return loadConfig(undefined, [`out_dir=${JSON.stringify(outDir)}`, 'n_aug=15', ...sets]);
+  // augmix=true: the seed's default, which these run names were written with (the default is now the dataset's rule).
+  return loadConfig(undefined, [`out_dir=${JSON.stringify(outDir)}`, 'n_aug=15', 'augmix=true', ...sets]);
 }
 
 function sample(index: number, basePred: number, tptPred: number, target = 1): SampleRecord {
@@ -120,6 +121,35 @@ describe('openRunFolder', () => {
     expect(fresh.samples).toEqual([]);
     expect(existsSync(join(first.dir, 'events.out.tfevents.1.host.1.0'))).toBe(false);
     expect(existsSync(join(first.dir, 'notes.txt'))).toBe(true);
+  });
+
+  it('continues a folder whose config.json predates a key (split_file): the key had its default then', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const stored = JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8'));
+    delete stored.config.split_file;
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(stored));
+    const again = openRunFolder(config, { backend: 'wasm' });
+    expect(again.resumed).toBe(true);
+    expect(again.samples).toEqual([sample(0, 1, 1)]);
+    // a key that is there and differs still refuses
+    stored.config.split_file = '/elsewhere.json';
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(stored));
+    expect(() => openRunFolder(config, { backend: 'wasm' })).toThrow(/split_file: "\/elsewhere.json" in the folder, null now/);
+  });
+
+  it('resumes a folder whose config.json predates a key (method) while the config keeps its default, not otherwise', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const file = JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8'));
+    delete file.config.method;
+    delete file.config.zero_gamma;
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(file));
+    expect(openRunFolder(config, { backend: 'wasm' }).samples).toHaveLength(1);
+    // another method's run of the same settings names the same folder: refused, never mixed
+    expect(() => openRunFolder({ ...config, method: 'c-tpt' }, { backend: 'wasm' })).toThrow(/method: "tpt" in the folder, "c-tpt" now/);
   });
 
   it('always starts the scratch folder tmp over', () => {

@@ -7,9 +7,20 @@ import { getDataset } from '../../src/data/datasets/registry.js';
 import { DEMO_WNIDS } from '../../src/demo/demo-dataset.js';
 import { ensureDemoInputs } from '../../src/demo/demo-inputs.js';
 import { TINY_CLIP, TINY_COOP } from '../tpt/tiny-dataset.js';
+import { writeAircraftTree, writeDtdTree } from '../dataset/split-trees.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPTS = ['scripts/sweep-overlap.sh', 'scripts/sweep-losses.sh', 'scripts/reproduce-seed.sh', 'scripts/reproduce-tpt-table1.sh', 'scripts/slurm-array.sh', '.ci/run'];
+const SCRIPTS = [
+  'scripts/sweep-overlap.sh',
+  'scripts/sweep-losses.sh',
+  'scripts/reproduce-seed.sh',
+  'scripts/reproduce-tpt-table1.sh',
+  'scripts/reproduce-tpt-table2.sh',
+  'scripts/compare-methods.sh',
+  'scripts/slurm-array.sh',
+  'scripts/gpu-check.sh',
+  '.ci/run',
+];
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync('bash', [join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -110,19 +121,72 @@ describe('scripts', () => {
     expect(run('scripts/reproduce-tpt-table1.sh', ['--help']).stdout).toMatch(/Table 1 \(natural distribution shifts/);
   });
 
+  it('compare-methods plans one run per method from configs/methods/, on the chosen test set', () => {
+    const { status, stdout } = run('scripts/compare-methods.sh', ['--dry-run', '--dataset', 'imagenet-r', '--dataset-path', '/d/r', '--out-dir', '/tmp/o'], { TPT: 'tpt' });
+    expect(status).toBe(0);
+    const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
+    expect(commands).toEqual(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter'].map(
+        (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
+      ),
+    );
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'no-such-method' }).status).toBe(2);
+  });
+
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
     const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
     writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
     chmodSync(join(bin, 'sbatch'), 0o755);
-    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: '/scratch/r', CONFIG: 'configs/best-patch.json' });
+    const outDir = join(bin, 'scratch-r');
+    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: outDir, CONFIG: 'configs/best-patch.json' });
     expect(submit.status).toBe(0);
     const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
     expect(calls[0]).toContain('--array=0-2');
-    expect(calls[1]).toContain('--dependency=afterok:777');
-    expect(calls[1]).toContain("merge '/scratch/r/*_shard=*of3' --out '/scratch/r/merged-777'");
+    expect(calls[0]).toContain(`--output=${outDir}/tpt-%A_%a.out`); // logs beside the runs, not in the checkout
+    // the merge: after every task succeeds, and removed by Slurm (not left queued) once one cannot
+    const merge = calls[1].split(' ');
+    expect(merge).toContain('--dependency=afterok:777');
+    expect(merge).toContain('--kill-on-invalid-dep=yes');
+    expect(merge).toContain(`--output=${outDir}/tpt-merge-%j.out`);
+    expect(calls[1]).toContain(`merge '${outDir}/*_shard=*of3' --out '${outDir}/merged-777'`);
+    expect(existsSync(outDir)).toBe(true); // made before sbatch, which would not
+    expect(readFileSync(join(ROOT, 'scripts/slurm-array.sh'), 'utf8')).not.toMatch(/^#SBATCH --output/m);
 
     const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
     expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
+  });
+
+  it('gpu-check plans the CUDA provider, the goldens with TF32 off and both benches (--dry-run), and prints one table from its results', () => {
+    const dry = run('scripts/gpu-check.sh', ['--dry-run'], { SAMPLES: '2' });
+    expect(dry.status).toBe(0);
+    const planned = dry.stderr.split('\n').filter((l) => l.startsWith('+ '));
+    const rebuild = planned.find((l) => l.includes('npm rebuild onnxruntime-node'));
+    // already installed on some machines; otherwise the install script runs with CUDA asked for
+    if (rebuild !== undefined) expect(rebuild).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false');
+    expect(planned.find((l) => l.includes('vitest run'))).toMatch(/^\+ env NVIDIA_TF32_OVERRIDE=0 npx vitest run .*test\/onnx\/onnx-vit-image-tower\.test\.ts/);
+    expect(planned.filter((l) => l.includes(' bench '))).toEqual([
+      '+ node bin/tpt.js bench --backend onnxruntime --arch RN50 --samples 2 --json',
+      '+ node bin/tpt.js bench --backend onnxruntime --arch ViT-B/16 --samples 2 --json',
+    ]);
+
+    const out = mkdtempSync(join(tmpdir(), 'tpt-gpu-check-'));
+    writeFileSync(join(out, 'gpu.txt'), 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n');
+    writeFileSync(join(out, 'goldens.json'), JSON.stringify({ numPassedTests: 21, numFailedTests: 1, numPendingTests: 2 }));
+    const bench = { seconds_per_sample: 0.614, setup_seconds: 9.2, peak_rss_mb: 3100, samples: 2, views: 64, classes: 200, engine: { name: 'onnxruntime', provider: 'cuda' } };
+    writeFileSync(join(out, 'bench-RN50.json'), `${JSON.stringify(bench)}\n`);
+    writeFileSync(join(out, 'bench-ViT-B-16.json'), `${JSON.stringify({ ...bench, engine: { name: 'onnxruntime', provider: 'cpu' } })}\n`);
+    const table = run('scripts/gpu-check.sh', ['--table', out]);
+    expect(table.status).toBe(0);
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      'GPU check on NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB',
+      '| check                                   | result                        | details                                                          |',
+      '| --------------------------------------- | ----------------------------- | ---------------------------------------------------------------- |',
+      '| ONNX goldens (tolerance 1e-4, TF32 off) | FAIL                          | 21 passed, 1 failed, 2 skipped                                   |',
+      '| tpt bench RN50 (s/sample)               | 0.61                          | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+      '| tpt bench ViT-B/16 (s/sample)           | NOT ON CUDA (onnxruntime/cpu) | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+    ]);
   });
 
   it('the Kubernetes example is an Indexed Job whose pods take shard JOB_COMPLETION_INDEX/completions', () => {
@@ -131,6 +195,9 @@ describe('scripts', () => {
     const completions = /completions: (\d+)/.exec(yaml)![1];
     expect(yaml).toContain(`shard="\${JOB_COMPLETION_INDEX}/${completions}"`);
     expect(yaml).toContain(`merge '/data/runs/*_shard=*of${completions}'`);
+    // a preempted pod is not a failed shard: Ignore on DisruptionTarget, and time to finish the sample in flight
+    expect(yaml).toMatch(/- action: Ignore\n\s+onPodConditions:\n\s+- type: DisruptionTarget/);
+    expect(Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)![1])).toBeGreaterThan(30);
   });
 });
 
@@ -164,6 +231,100 @@ describe.skipIf(!haveCli)('sweep-losses end to end on the demo data', () => {
     expect(folders).toHaveLength(11);
     expect(entries.filter((d) => d.isFile()).map((d) => d.name).sort()).toEqual(['losses-ce.png', 'losses-patch.png']);
     for (const f of folders) expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8')).finished).toBe(true);
+  }, 600_000);
+});
+
+describe('reproduce-tpt-table2', () => {
+  it('plans 2 methods × the ten sets per backbone, in CoOp\'s layout or, with --split-dir, TPT\'s', () => {
+    const { status, stdout } = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--dtd', '/d/dtd', '--fgvc-aircraft', '/d/air'], { DATA_ROOT: '/data' });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n').filter((l) => l.startsWith('  '));
+    expect(lines).toHaveLength(40);
+    const configs = [...new Set(lines.map((l) => /--config (\S+)/.exec(l)?.[1]))];
+    expect(configs).toEqual(['rn50', 'vit-b16'].flatMap((b) => ['zeroshot', 'tpt'].map((m) => `configs/table2-${b}-${m}.json`)));
+    const sets = lines.slice(0, 10).map((l) => /--set dataset=(\S+)/.exec(l)?.[1]);
+    expect(sets).toEqual(['flowers102', 'dtd', 'oxford-pets', 'stanford-cars', 'ucf101', 'caltech101', 'food101', 'sun397', 'fgvc-aircraft', 'eurosat']);
+    expect(lines[0]).toContain('--set dataset_path=/data/oxford_flowers');
+    expect(lines[1]).toContain('--set dataset_path=/d/dtd');
+    expect(lines[8]).toContain('--set dataset_path=/d/air');
+    for (const l of lines) expect(l).not.toContain('split_file');
+
+    const tpt = run('scripts/reproduce-tpt-table2.sh', ['--dry-run', '--split-dir', '/s'], { DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'vit-b16', METHODS: 'tpt' });
+    expect(tpt.stdout.split('\n').filter((l) => l.startsWith('  '))).toEqual([
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=dtd --set dataset_path=data/dtd --set out_dir=runs --set split_file=/s/split_zhou_DescribableTextures.json ',
+      // Aircraft's split file needs variants.txt beside it: it stays in the dataset folder
+      '  npx tpt run --config configs/table2-vit-b16-tpt.json --set run_name=table2-vit-b16-tpt --set dataset=fgvc-aircraft --set dataset_path=data/fgvc_aircraft --set out_dir=runs ',
+    ]);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { DATASETS: 'imagenet-a' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--dry-run'], { METHODS: 'coop' }).status).toBe(2);
+    expect(run('scripts/reproduce-tpt-table2.sh', ['--help']).stdout).toMatch(/Table 2 \(cross-dataset generalization/);
+  });
+});
+
+describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two sets', () => {
+  it('runs zero-shot and TPT on DTD (TPT\'s layout) and FGVC-Aircraft, with the sets\' labels, class counts and AugMix rule', async () => {
+    const dtd = await writeDtdTree('tpt');
+    const aircraft = await writeAircraftTree();
+    const outDir = mkdtempSync(join(tmpdir(), 'tpt-table2-runs-'));
+    const extra = ['n_aug=3', 'selection_p_all=0.5', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync(
+      'scripts/reproduce-tpt-table2.sh',
+      { TPT: `${process.execPath} bin/tpt.js`, DATASETS: 'dtd fgvc-aircraft', BACKBONES: 'rn50', CLIP_WEIGHTS: TINY_CLIP, OUT_DIR: outDir, TPT_EXTRA: extra },
+      ['--dtd', dtd.root, '--split-dir', join(dtd.splitFile as string, '..'), '--fgvc-aircraft', aircraft],
+    );
+    expect(status, stderr).toBe(0);
+    expect(stdout).toContain('== Table 2');
+    const folders = readdirSync(outDir).filter((d) => d.startsWith('table2-')).sort();
+    expect(folders).toHaveLength(4);
+    for (const f of folders) {
+      const { config } = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8'));
+      const samples = readFileSync(join(outDir, f, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary.finished).toBe(true);
+      // the resolved views rule is what config.json records: AugMix on for both sets (TPT: len(set_id) > 1)
+      expect(config.augmix).toBe(true);
+      expect(f).toContain(`_dataset=${config.dataset}`);
+      const byFile = Object.fromEntries(samples.map((s: { file: string; target: number }) => [s.file, s.target]));
+      if (config.dataset === 'dtd') {
+        expect(byFile).toEqual({ 'zigzagged/zigzagged_0001.jpg': 46, 'banded/banded_0002.jpg': 0, 'dotted/dotted_0111.jpg': 10, 'banded/banded_0004.jpg': 0, 'zigzagged/zigzagged_0007.jpg': 46, 'dotted/dotted_0003.jpg': 10 });
+      } else {
+        expect(byFile).toEqual({ '1514522.jpg': 0, '0065006.jpg': 41, '1048211.jpg': 73, '0453218.jpg': 25, '2193417.jpg': 41 });
+      }
+      // predictions are indices into the set's own class list
+      for (const s of samples) expect(s.tpt.pred).toBeLessThan(getDataset(config.dataset).classes.length);
+      expect(config.tta_steps).toBe(/-tpt_/.test(f) ? 1 : 0);
+    }
+  }, 600_000);
+});
+
+describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
+  it('runs the eight methods and prints one report row per method; the online ones say so in summary.json', async () => {
+    const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
+    const outDir = join(inputs.root, '..', 'runs');
+    mkdirSync(outDir);
+    // 21 views: R-TPT's reliability needs 20 other views; 2 samples
+    const extra = ['reduced_size=2', 'n_aug=20', 'image_size=64', 'allow_partial_dataset=true', 'backend="wasm"', 'num_workers=1', 'workers=1']
+      .map((s) => `--set ${s}`)
+      .join(' ');
+    const { status, stdout, stderr } = await runAsync('scripts/compare-methods.sh', {
+      TPT: `${process.execPath} bin/tpt.js`,
+      CLIP_WEIGHTS: inputs.weightsDir,
+      OUT_DIR: outDir,
+      TPT_EXTRA: extra,
+    }, ['--imagenet-a', inputs.datasetDir]);
+    expect(status, stderr).toBe(0);
+    const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda|dmn-zs|boostadapter))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-boostadapter', 'compare-c-tpt', 'compare-dmn-zs', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
+    for (const f of readdirSync(outDir)) {
+      const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
+      expect(f.startsWith(`compare-${config.method}_`)).toBe(true);
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary).toMatchObject({ finished: true, samples_done: 2 });
+      expect(summary.online, f).toBe(['tda', 'dmn-zs', 'boostadapter'].includes(config.method) ? true : undefined);
+    }
   }, 600_000);
 });
 

@@ -22,9 +22,9 @@ beforeAll(async () => {
   datasetRoot = await writeTinyDataset({ classes: 3, perClass: 2 });
 });
 
-async function runWith(workers: number): Promise<{ samples: string; summary: Record<string, unknown> }> {
+async function runWith(workers: number, sets: string[] = ['augmix=true', 'n_aug=9']): Promise<{ samples: string; summary: Record<string, unknown> }> {
   // AugMix on: the per-sample random stream matters more than with crops alone.
-  const config = tinyRunConfig(datasetRoot, [`workers=${workers}`, 'save_logits=true', 'augmix=true', 'n_aug=9']);
+  const config = tinyRunConfig(datasetRoot, [`workers=${workers}`, 'save_logits=true', ...sets]);
   const result = await runTpt(config);
   expect(result.status).toBe('finished');
   return {
@@ -46,6 +46,16 @@ describe('worker-count invariance', () => {
     expect(one.summary['workers']).toBe(1);
     expect(two.summary['workers']).toBe(2);
     expect(three.summary['workers']).toBe(3);
+  });
+
+  it.each([
+    ['r-tpt', ['method="r-tpt"', 'augmix=true', 'n_aug=20']],
+    ['zero', ['method="zero"', 'augmix=false', 'n_aug=9']],
+  ])('%s: the worker threads build the method from the config, with the same records as in-thread', async (_, sets) => {
+    const one = await runWith(1, sets);
+    const two = await runWith(2, sets);
+    expect(two.samples).toBe(one.samples);
+    expect(two.summary['workers']).toBe(2);
   });
 
   it('workers 0 means one per core on a CPU backend and 1 on a GPU; onnxruntime is always one in-process engine', () => {

@@ -9,9 +9,10 @@
 import { TptError } from '../../errors.js';
 import { type DatasetClass, getDataset } from './registry.js';
 
-export type ImageNetAClass = DatasetClass;
+/** An ImageNet-A class: every one has its WordNet id, which is also its folder. */
+export type ImageNetAClass = DatasetClass & { readonly wnid: string; readonly folder: string };
 
-export const IMAGENET_A_CLASSES: readonly ImageNetAClass[] = Object.freeze(getDataset('imagenet-a').classes.slice());
+export const IMAGENET_A_CLASSES: readonly ImageNetAClass[] = Object.freeze(getDataset('imagenet-a').classes.map((c) => ({ ...c, wnid: c.wnid as string, folder: c.folder as string })));
 
 /** Class names in label order (the seed's `ImageNetA.classnames`). */
 export const IMAGENET_A_CLASSNAMES: readonly string[] = Object.freeze(IMAGENET_A_CLASSES.map((c) => c.name));
