@@ -2,6 +2,7 @@ import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import type { EngineRecord } from '../engine/towers.js';
 import { DEFAULT_DATASET, datasetClassnames } from '../data/datasets/registry.js';
 import type { SampleRecord } from './records.js';
+import type { ContextRecord, RanRecord } from './run-record.js';
 
 /**
  * summary.json: the run's headline numbers, computed from samples.jsonl alone (so a resumed, merged or
@@ -34,6 +35,10 @@ export interface RunSummary {
   backend: string;
   /** The engine that ran the towers in the last session (absent in older summaries). */
   engine?: EngineRecord;
+  /** What ran (run-record.ts): the method, the architecture read from the weights, the context's source. Absent in older summaries. */
+  method?: string;
+  arch?: string;
+  context?: ContextRecord;
   workers: number;
   updated: string;
   /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
@@ -65,6 +70,8 @@ export interface SummaryContext {
   timedSamples: number;
   backend: string;
   engine?: EngineRecord;
+  /** What ran, when known (absent for a merge of older shards). */
+  ran?: RanRecord;
   workers: number;
   now?: Date;
   /** The run's class names (its dataset's); the default dataset's when not given. */
@@ -94,6 +101,7 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     seconds_per_sample: context.timedSamples > 0 ? context.elapsedSeconds / context.timedSamples : 0,
     backend: context.backend,
     ...(context.engine ? { engine: context.engine } : {}),
+    ...(context.ran ? { method: context.ran.method, arch: context.ran.arch, context: context.ran.context } : {}),
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
     ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),

@@ -23,6 +23,7 @@ import { summarizeRecords, type OnlineSummary, type RunSummary } from '../run/su
 import { loadModelInputs, type ModelInputs } from './model-loader.js';
 import { startSampleProcessor } from './sample-processor.js';
 import { archLabel } from '../weights/arch.js';
+import { contextRecordOf, type RanRecord } from '../run/run-record.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
@@ -123,9 +124,11 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
   // The augmenter's actual view count (the config check used the formula).
   assertMethodCanRun(config, lossContextOf(config), augmenter.viewCount());
+  // What runs, read from the loaded inputs (not from config keys): recorded in config.json and summary.json.
+  const ran: RanRecord = { method: config.method, arch: archLabel(inputs.weights.arch), context: contextRecordOf(config, inputs.weights.coopCtx !== undefined) };
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info), ran });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
     const online: OnlineSummary | undefined =
@@ -143,6 +146,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         timedSamples: plan.length,
         backend: folder.previousSummary.backend,
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
+        ran,
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
         ...(online ? { online } : {}),
@@ -179,6 +183,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         start,
         backend: backendName(engine.info),
         engine: engineRecord(engine.info),
+        ran,
         processor,
         prefetcher,
         log,

@@ -12,6 +12,7 @@ import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
+import type { RanRecord } from '../run/run-record.js';
 import { buildRunSummary, totalsOfRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
@@ -46,6 +47,8 @@ export interface SessionInputs {
   start: number;
   backend: string;
   engine?: EngineRecord;
+  /** What runs (method, architecture of the weights, context source), recorded in summary.json. */
+  ran?: RanRecord;
   processor: SampleProcessor;
   prefetcher: ViewPrefetcher;
   log: RunLogger;
@@ -108,6 +111,7 @@ export class RunSession {
       timedSamples: totals.samples + this.skippedCount,
       backend: this.inputs.backend,
       ...(this.inputs.engine ? { engine: this.inputs.engine } : {}),
+      ...(this.inputs.ran ? { ran: this.inputs.ran } : {}),
       workers: this.inputs.processor.concurrency,
       ...(this.inputs.online ? { online: this.inputs.online } : {}),
     });

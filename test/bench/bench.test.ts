@@ -100,7 +100,7 @@ describe('tpt bench', () => {
     // Zero builds no text backward: its non-image work is host arithmetic on [V, E] features.
     expect(zero.breakdown.tuning + zero.breakdown.evaluation).toBeLessThan(tpt.breakdown.tuning + tpt.breakdown.evaluation);
     expect(formatBench(zero)).toContain('method zero');
-    const unknown = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--method', 'tda', '--backend', 'wasm']);
+    const unknown = await main(['node', 'tpt', 'bench', '--arch', 'tiny', '--method', 'tent', '--backend', 'wasm']);
     expect(unknown).toBe(2);
   });
 

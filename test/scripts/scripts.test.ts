@@ -276,6 +276,11 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
     );
     expect(status, stderr).toBe(0);
     expect(stdout).toContain('== Table 2');
+    // the script prints --table2 itself: one row per method, columns the ten sets in the registry's order
+    expect(stdout).toMatch(/Table 2 layout, backbone .+: top-1 accuracy \(%\)/); // the tiny CLIP: its own arch label
+    expect(stdout).toMatch(/\| method +\| Flowers \| +DTD \| +Pets \|.*\| Aircraft \| EuroSAT \| Average \|/);
+    expect(stdout).toMatch(/\| zero-shot \("a photo of a"\) /);
+    expect(stdout).toMatch(/\| TPT \("a photo of a"\) /);
     const folders = readdirSync(outDir).filter((d) => d.startsWith('table2-')).sort();
     expect(folders).toHaveLength(4);
     for (const f of folders) {
