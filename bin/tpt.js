@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Thin launcher: the command line lives in the compiled library (dist/, built by `npm install`'s prepare step).
+// Thin launcher: the command line lives in the compiled library (dist/, built by `npm run build`).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
-  console.error('tpt: dist/ is missing. Run `npm install` (or `npm run build`) in the tpt folder first.');
+  console.error('tpt: dist/ is missing. Run `npm run build` in the tpt folder first (after `npm install`).');
   process.exit(2);
 }
 // `tpt report … | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.

@@ -2,8 +2,9 @@
 # Test-time adaptation methods side by side on one test set: one `tpt run` per method with its official
 # settings (configs/methods/<method>.json: views, AugMix, hyperparameters), then one `tpt report` table with
 # a row per method's run folder. Methods and sources: README, "Methods".
-#   methods: tpt c-tpt r-tpt zero mta, and the online tda and boostadapter (their state carries across the stream, in the order
-#   seed and dataset_shuffle give; `tpt report` labels their rows "(online)") (METHODS picks some, e.g. METHODS="tpt zero")
+#   methods: tpt c-tpt r-tpt zero mta, and the online tda dmn-zs boostadapter (METHODS picks some, e.g. METHODS="tpt tda")
+# Each config holds ImageNet-A's official views; TDA's official loaders use one view on ImageNet and the fine-grained
+# sets (add TPT_EXTRA="--set n_aug=0" for a TDA-only comparison there).
 # Shrink it with TPT_EXTRA="--set reduced_size=500"; spread it over machines with shards (scripts/slurm-array.sh).
 #
 # Inputs (flags or environment variables; flags win):
@@ -14,7 +15,7 @@
 #   --coop-weights P      COOP_WEIGHTS     a CoOp context for every method (default: none, "a photo of a")
 #   --out-dir D           OUT_DIR          parent of the run folders (default: runs)
 #   --dry-run                              print the commands without running them
-#   METHODS     default "tpt c-tpt r-tpt zero mta tda boostadapter"
+#   METHODS     default "tpt c-tpt r-tpt zero mta tda dmn-zs boostadapter"
 #   TPT_EXTRA   extra arguments for every `tpt run`, e.g. "--set reduced_size=500 --set arch=ViT-B/16"
 #   TPT         the tpt command (default: npx tpt)
 # A run that already finished is not repeated (`tpt run` finds its folder); a killed one resumes.
@@ -34,9 +35,9 @@ script_flag() {
 . scripts/sweep-common.sh
 
 DATASET="${DATASET:-imagenet-a}"
-read -r -a METHOD_LIST <<< "${METHODS:-tpt c-tpt r-tpt zero mta tda boostadapter}"
+read -r -a METHOD_LIST <<< "${METHODS:-tpt c-tpt r-tpt zero mta tda dmn-zs boostadapter}"
 for method in "${METHOD_LIST[@]}"; do
-  [ -f "configs/methods/$method.json" ] || { echo "$script_name: no configs/methods/$method.json (METHODS: tpt c-tpt r-tpt zero mta tda boostadapter)" >&2; exit 2; }
+  [ -f "configs/methods/$method.json" ] || { echo "$script_name: no configs/methods/$method.json (METHODS: tpt c-tpt r-tpt zero mta tda dmn-zs boostadapter)" >&2; exit 2; }
 done
 
 command_for() {
@@ -49,7 +50,7 @@ command_for() {
 echo "compare-methods: ${#METHOD_LIST[@]} runs on $DATASET into $OUT_DIR/ (${METHOD_LIST[*]}), then one tpt report"
 run_plan "${METHOD_LIST[@]}"
 
-echo; echo "== $DATASET: one row per method (its run folder compare-<method>_…; online methods labelled (online)) =="
+echo; echo "== $DATASET: one row per method (its run folder compare-<method>_…) =="
 FOLDERS=()
 for method in "${METHOD_LIST[@]}"; do FOLDERS+=("$OUT_DIR/compare-${method}_*"); done
 # (the globs are tpt report's own, so they are passed unexpanded)

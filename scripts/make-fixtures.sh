@@ -17,6 +17,7 @@ $PY scripts/fixtures/make_template_goldens.py
 $PY scripts/fixtures/make_loss_goldens.py
 $PY scripts/fixtures/make_tpt_goldens.py
 $PY scripts/fixtures/make_dataset_goldens.py
+$PY scripts/fixtures/make_online_goldens.py
 $PY scripts/fixtures/make_unbuildable_clip.py
 $PY scripts/fixtures/make_method_goldens.py
-$PY scripts/fixtures/make_online_goldens.py
+$PY scripts/fixtures/make_online_crosscheck.py

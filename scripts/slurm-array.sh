@@ -9,8 +9,14 @@
 #   IMAGENET_A=/data/imagenet-a CLIP_WEIGHTS=/data/weights/rn50 COOP_WEIGHTS=/data/model.pth.tar-50 \
 #     scripts/slurm-array.sh
 # It submits itself as an array of SHARDS tasks (sbatch --array=0-<SHARDS-1>) plus the merge job
-# (--dependency=afterok), and prints both job ids. A failed or timed-out task can simply be resubmitted:
-# `tpt run` resumes a shard after its last finished sample.
+# (--dependency=afterok, --kill-on-invalid-dep=yes), and prints both job ids. Logs go to OUT_DIR:
+# tpt-<array id>_<task>.out per task and tpt-merge-<merge id>.out.
+#
+# A task that fails, hits its time limit, is preempted or is cancelled (scancel) makes the merge's dependency
+# impossible; Slurm then removes the merge job instead of leaving it queued as DependencyNeverSatisfied.
+# To finish, submit this script again with the same settings: every task reruns its shard, `tpt run` resumes
+# each shard after its last finished sample (a shard that had finished has no sample left to run), and a new merge job
+# waits for the new array (its output goes to merged-<new array id>).
 #
 # Environment: CONFIG (default configs/baseline.json), SHARDS (default 4), OUT_DIR (default runs),
 # IMAGENET_A, CLIP_WEIGHTS, COOP_WEIGHTS (as in the sweep scripts), TPT_EXTRA (extra `tpt run` arguments),
@@ -21,7 +27,6 @@
 #SBATCH --cpus-per-task=4
 #SBATCH --mem=8G
 #SBATCH --time=2-00:00:00
-#SBATCH --output=tpt-%A_%a.out
 set -euo pipefail
 
 CONFIG="${CONFIG:-configs/baseline.json}"
@@ -35,14 +40,17 @@ if [ -z "${SLURM_ARRAY_TASK_ID:-}" ]; then
   cd "$(dirname "$0")/.."
   read -r -a SBATCH_OPTS <<< "${SBATCH_EXTRA:-}"
   echo "submitting $SHARDS shards of $CONFIG into $OUT_DIR/"
+  # Slurm does not create the folder of --output; a job whose log cannot be opened fails without a word
+  mkdir -p "$OUT_DIR"
   array_id=$(sbatch --parsable ${SBATCH_OPTS[@]+"${SBATCH_OPTS[@]}"} --array="0-$((SHARDS - 1))" \
-    --export=ALL,CONFIG="$CONFIG",SHARDS="$SHARDS",OUT_DIR="$OUT_DIR" "$0")
+    --output="$OUT_DIR/tpt-%A_%a.out" --export=ALL,CONFIG="$CONFIG",SHARDS="$SHARDS",OUT_DIR="$OUT_DIR" "$0")
   array_id="${array_id%%;*}"
   # the shard folders are <run name>_shard=<i>of<n>; the merged run goes to merged-<array job id>
   merge_cmd="$(printf '%q ' "${TPT_CMD[@]}") merge '$OUT_DIR/*_shard=*of$SHARDS' --out '$OUT_DIR/merged-$array_id'"
   merge_id=$(sbatch --parsable ${SBATCH_OPTS[@]+"${SBATCH_OPTS[@]}"} --job-name=tpt-merge --dependency="afterok:$array_id" \
-    --cpus-per-task=1 --mem=4G --time=01:00:00 --output="tpt-merge-%j.out" --wrap="cd $(printf '%q' "$PWD") && $merge_cmd")
-  echo "array job $array_id ($SHARDS tasks), merge job $merge_id (runs after all tasks succeed)"
+    --kill-on-invalid-dep=yes --cpus-per-task=1 --mem=4G --time=01:00:00 --output="$OUT_DIR/tpt-merge-%j.out" --wrap="cd $(printf '%q' "$PWD") && $merge_cmd")
+  echo "array job $array_id ($SHARDS tasks), merge job $merge_id (runs after all tasks succeed; removed by Slurm if one does not)"
+  echo "logs: $OUT_DIR/tpt-${array_id}_<task>.out, $OUT_DIR/tpt-merge-$merge_id.out; after a failed task, submit again to resume"
   echo "when done: ${TPT:-npx tpt} report '$OUT_DIR/merged-$array_id'   |   tensorboard --logdir '$OUT_DIR/merged-$array_id'"
   echo "note: the merge glob takes every *_shard=*of$SHARDS folder in $OUT_DIR; keep one sharded config per OUT_DIR."
   exit 0

@@ -68,7 +68,7 @@ export async function initBackend(choice: TfjsBackendChoice = 'auto'): Promise<B
       info = await useTensorflow();
       if (!info) {
         throw new TptError('BACKEND', 'backend "tensorflow" requested, but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded', {
-          hint: 'Install one with `npm install @tensorflow/tfjs-node-gpu` on a CUDA 11.2 / cuDNN 8.1 machine (or @tensorflow/tfjs-node), or use --backend wasm.',
+          hint: 'Run its libtensorflow download with `npm rebuild @tensorflow/tfjs-node-gpu --ignore-scripts=false` on a CUDA 11.2 / cuDNN 8.1 machine (or @tensorflow/tfjs-node), or use --backend wasm.',
         });
       }
       break;

@@ -4,7 +4,7 @@ import { decodeImage } from './data/image.js';
 import type { BackendChoice } from './engine/choices.js';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from './engine/create-towers.js';
 import type { ClipTowers } from './engine/towers.js';
-import { TptError } from './errors.js';
+import { isTptError, TptError } from './errors.js';
 import { DEFAULT_DATASET, datasetClassnames, type DatasetName } from './data/datasets/registry.js';
 import type { ModelWeights } from './model/host-params.js';
 import { clipLogits } from './model/logits.js';
@@ -14,6 +14,9 @@ import { loadClipWeights } from './weights/load.js';
 
 /** The zero-shot prompt when no CoOp context is given (the CLIP paper's and TPT's hand-made prompt). */
 export const DEFAULT_CTX_INIT = 'a photo of a';
+
+/** What one unreadable image raises; anything else (weights, engine) still ends the batch. */
+const IMAGE_FAILURES: ReadonlySet<string> = new Set(['IMAGE_DECODE', 'IMAGE_TOO_SMALL']);
 
 export interface ClassPrediction {
   /** Label index in the seed's (sorted-wnid) order. */
@@ -100,9 +103,20 @@ export class ZeroShotClassifier {
     return await this.scoreView(file, clipPreprocess(image, this.inputResolution));
   }
 
-  async classifyFiles(files: readonly string[]): Promise<ClassifyResult[]> {
+  /**
+   * Scores every file that decodes; a file that does not (IMAGE_DECODE, IMAGE_TOO_SMALL) goes to `onFailure`
+   * and the batch goes on, so one bad image costs neither the others' scores nor a rerun.
+   */
+  async classifyFiles(files: readonly string[], onFailure?: (file: string, error: TptError) => void): Promise<ClassifyResult[]> {
     const results: ClassifyResult[] = [];
-    for (const file of files) results.push(await this.classifyFile(file));
+    for (const file of files) {
+      try {
+        results.push(await this.classifyFile(file));
+      } catch (e) {
+        if (onFailure === undefined || !isTptError(e) || !IMAGE_FAILURES.has(e.code)) throw e;
+        onFailure(file, e);
+      }
+    }
     return results;
   }
 
@@ -123,6 +137,8 @@ export interface ClassifyOptions {
   dataset?: DatasetName | undefined;
   /** Told which engine runs, once it is selected (the CLI prints it on stderr). */
   onEngine?: (label: string) => void;
+  /** Told of each image that cannot be read, which is then left out; without it the first one throws. */
+  onFailure?: (file: string, error: TptError) => void;
 }
 
 /** `tpt classify` as a library call: loads weights (+ CoOp ctx) and vocabulary, scores every image. */
@@ -143,7 +159,7 @@ export async function classifyImages(files: readonly string[], options: Classify
     classnames: datasetClassnames(options.dataset ?? DEFAULT_DATASET),
   });
   try {
-    return await classifier.classifyFiles(files);
+    return await classifier.classifyFiles(files, options.onFailure);
   } finally {
     await classifier.dispose();
   }

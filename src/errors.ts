@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   BENCH_OPTIONS: 'an option of tpt bench is out of range',
   BENCH_ARCH: 'tpt bench was asked for an architecture it does not know',
   BAD_PLOT_KEY: 'tpt report --by names a key no run varies or has',
+  BAD_REPORT_OPTIONS: 'tpt report options that cannot go together',
   NOTHING_TO_PLOT: 'tpt report --plot was given no runs',
   // engines and build
   BACKEND: 'the requested TensorFlow.js backend cannot be initialised',

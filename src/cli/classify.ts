@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '../engine/choices.js';
 import { classifyImages, formatClassifyTable } from '../classify.js';
 import { DATASET_NAMES, DEFAULT_DATASET, getDataset, isDatasetName, type DatasetName } from '../data/datasets/registry.js';
+import { TptError } from '../errors.js';
 
 interface ClassifyCliOptions {
   weights: string;
@@ -55,6 +56,7 @@ export function registerClassify(program: Command): void {
         `  $ tpt classify photo.jpg --weights ViT-B-16.pt --dataset ${DATASET_NAMES.at(-1) ?? DEFAULT_DATASET} --backend onnxruntime\n`,
     )
     .action(async (images: string[], opts: ClassifyCliOptions) => {
+      const failures: TptError[] = [];
       const results = await classifyImages(images, {
         weights: opts.weights,
         coop: opts.coop,
@@ -64,7 +66,17 @@ export function registerClassify(program: Command): void {
         dataset: opts.dataset,
         // On stderr, so --json output stays one parseable array.
         onEngine: (label) => process.stderr.write(`engine: ${label}\n`),
+        onFailure: (_file, error) => failures.push(error),
       });
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : formatClassifyTable(results));
+      if (failures.length > 0) {
+        // The good images are scored above; the bad ones are named (on stderr, so --json stays parseable).
+        throw new TptError(
+          'IMAGE_DECODE',
+          `cannot read ${failures.length} of ${images.length} images (the other ${results.length} are scored above):\n` +
+            failures.map((error) => `  ${error.message}`).join('\n'),
+          { hint: 'Check or replace those files; `tpt dataset verify <folder>` lists every unreadable image of a folder.' },
+        );
+      }
     });
 }

@@ -1,5 +1,5 @@
-import { Option, type Command } from 'commander';
-import { DECODE_CHECKS, type DecodeCheck, type VerifyReport, formatVerifyReport, verifyDataset } from '../data/dataset-verify.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { DECODE_CHECKS, DEFAULT_VERIFY_N_PATCHES, type DecodeCheck, type VerifyReport, formatVerifyReport, verifyDataset } from '../data/dataset-verify.js';
 import { DATASET_NAMES, type DatasetName, type DatasetSpec, DEFAULT_DATASET, allDatasets, getDataset } from '../data/datasets/registry.js';
 import { extractDatasetArchive } from '../data/extract.js';
 import { TptError } from '../errors.js';
@@ -10,10 +10,17 @@ interface VerifyCliOptions {
   allowPartial?: boolean;
   json?: boolean;
   decode: DecodeCheck;
+  nPatches?: number;
 }
 
 interface ExtractCliOptions extends VerifyCliOptions {
   out: string;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number ≥ 0');
+  return n;
 }
 
 /** Progress on stderr, only for a terminal (keeps logs and --json output clean). */
@@ -118,8 +125,9 @@ export function registerDataset(program: Command): void {
     .addOption(datasetOption())
     .addOption(splitFileOption())
     .option('--allow-partial', 'accept a subset of the classes (config allow_partial_dataset: true)')
-    .option('--json', 'print the report as JSON')
+    .option('--json', 'print the report as JSON (every problem; the text lists the first few of each kind)')
     .addOption(decodeOption())
+    .option('--n-patches <n>', 'report images too small for this patch grid (config n_patches; floor(√n) pixels a side)', nonNegativeInt, DEFAULT_VERIFY_N_PATCHES)
     .addHelpText('after', verifyExamples)
     .action(async (path: string, opts: VerifyCliOptions) => {
       const report = await verifyDataset(path, {
@@ -127,6 +135,7 @@ export function registerDataset(program: Command): void {
         splitFile: opts.splitFile ?? null,
         allowPartial: opts.allowPartial ?? false,
         decode: opts.decode,
+        nPatches: opts.nPatches,
         onProgress: progressPrinter('checking images'),
       });
       printVerdict(report, opts.json ?? false);

@@ -24,7 +24,10 @@ export function buildProgram(): Command {
         'Start with `tpt run --config configs/baseline.json`; every command has --help with examples.',
     )
     .option('--debug', 'print stack traces with error messages (also TPT_DEBUG=1); accepted anywhere on the line')
-    .showHelpAfterError('(add --help for usage and examples)')
+    // Usage errors reach `main` as CommanderErrors and are printed there like every other user error
+    // (`tpt: …` and a hint, exit 2); commander's own `error: …` line is not written. Help and version
+    // still print. Subcommands inherit both settings (program.command copies them).
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   registerRun(program);
   registerClassify(program);
@@ -52,6 +55,22 @@ function causeChain(e: unknown): string {
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
+/** The exit status of every user error (TptError's default), usage errors included. */
+const USAGE_EXIT = 2;
+
+/** `tpt`, `tpt run`, `tpt dataset verify`: the deepest command named on the line, for the usage hint. */
+function commandPath(program: Command, argv: string[]): string {
+  const names = [program.name()];
+  let command = program;
+  for (const arg of argv.slice(2)) {
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub === undefined) continue;
+    names.push(sub.name());
+    command = sub;
+  }
+  return names.join(' ');
+}
+
 export async function main(argvWithFlags: string[]): Promise<number> {
   const { argv, debug } = takeDebugFlag(argvWithFlags);
   const program = buildProgram();
@@ -60,8 +79,12 @@ export async function main(argvWithFlags: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // help and version exit with code 0; usage errors were already printed by commander
-      return e.exitCode;
+      // help and version (exit code 0), and the help a bare `tpt` prints, are already on the screen
+      if (e.exitCode === 0 || e.code === 'commander.help') return e.exitCode === 0 ? 0 : USAGE_EXIT;
+      // commander's suggestion ("(Did you mean --config?)") goes on the one line
+      const message = e.message.replace(/^error: /, '').replace(/\s*\n\((Did you mean [^)]*)\)$/, ' ($1)');
+      process.stderr.write(`tpt: ${message}\n  → See \`${commandPath(program, argv)} --help\` for the usage and examples.\n`);
+      return USAGE_EXIT;
     }
     // A disk that is full or read-only under an output (tpt convert --out, tpt merge --out) is the
     // environment, not a bug: reported like any user error.

@@ -7,7 +7,7 @@ export function registerMerge(program: Command): void {
     .command('merge')
     .description('Join the shard folders of one run (config shard "i/n") into the folder the unsharded run would have written')
     .argument('<shards...>', "the shards' run folders, or a quoted glob ('runs/*_shard=*of4')")
-    .requiredOption('--out <folder>', 'where to write the merged run folder (must not hold a run yet)')
+    .option('--out <folder>', "where to write the merged run folder (must not hold a run yet); default: the unsharded run's folder beside the shards")
     .addHelpText(
       'after',
       `
@@ -16,10 +16,11 @@ and no sample appears twice. The merged folder has samples.jsonl in index order,
 config.json with shard null, and a regenerated TensorBoard event file.
 
 Examples:
+  tpt merge 'runs/*overlap=0.8*_shard=*of4'          into the unsharded run's folder, runs/<its name>
   tpt merge runs/*_shard=*of4 --out runs/merged-overlap08
   tpt merge 'runs/*_shard=*' --out runs/merged && tpt report runs/merged`,
     )
-    .action(async (patterns: string[], flags: { out: string }) => {
+    .action(async (patterns: string[], flags: { out?: string }) => {
       const shards = await expandDirectoryArgs(patterns, 'shard folder');
       const result = mergeShards(shards, flags.out);
       const s = result.summary;

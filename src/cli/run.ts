@@ -16,7 +16,7 @@ Examples:
   # Patches with overlap, the seed's best patch setting, under a name prefix of your own
   $ tpt run --config configs/best-patch.json --set run_name=try1
 
-  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta, and the online tda, boostadapter: config key method)
+  # Another test-time adaptation method with its official settings (tpt, c-tpt, r-tpt, zero, mta: config key method)
   $ tpt run --config configs/methods/zero.json --set imagenet_a_path=data/imagenet-a
 
   # Stopped, killed, preempted or out of disk? The same command continues after the last finished sample.
@@ -26,7 +26,8 @@ Examples:
 
 What it writes: <out_dir>/<run name>/ with config.json, samples.jsonl (one line per sample), skipped.jsonl,
 summary.json, log.jsonl and TensorBoard event files (tensorboard --logdir runs). The run name is the seed's
-generate_run_name of the settings, e.g. size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_...
+generate_run_name of the settings, e.g. size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_..., then
+_method=<m> for another method and _cfg=<hash> of the other result-changing keys not at their defaults.
 
 Robustness: a second run of the same config while the first still runs is refused, naming the holder (pid,
 host, start time). A lock left by a killed run is taken over once its heartbeat is 5 minutes old (TPT_LOCK_STALE_MS),

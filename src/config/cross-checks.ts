@@ -29,6 +29,26 @@ export function lossContextOf(config: TptConfig): LossContext {
   };
 }
 
+/**
+ * An online method carries its state along the stream, so a shard adapts on its own slice only and its results
+ * are not those of one unsharded run: refused unless `online_shards: independent` says that is meant.
+ */
+function checkOnlineShards(config: TptConfig): void {
+  if (METHOD_SPECS[config.method].kind !== 'online') {
+    if (config.online_shards !== null) {
+      throw new TptError('CONFIG_INVALID', `config: online_shards: applies to the online methods (tda, dmn-zs, boostadapter) only, not ${config.method}; remove it`);
+    }
+    return;
+  }
+  if (config.shard !== null && config.online_shards !== 'independent') {
+    throw new TptError(
+      'CONFIG_INVALID',
+      `config: shard: ${config.method} is an online method: over shard ${config.shard} it would adapt on its slice of the stream only, which changes its results`,
+      { hint: "Run it unsharded, or set online_shards to 'independent' (--set online_shards=independent) to accept shards that adapt independently." },
+    );
+  }
+}
+
 export function checkConfigConsistency(config: TptConfig): void {
   if (config.augmenter === 'PatchAugmenter' && config.n_patches < 1) {
     throw new TptError('CONFIG_INVALID', 'config: n_patches: PatchAugmenter needs n_patches ≥ 1 (a perfect square such as 4, 9 or 16), got 0', {
@@ -36,11 +56,7 @@ export function checkConfigConsistency(config: TptConfig): void {
     });
   }
   if (config.shard !== null) parseShard(config.shard);
-  if (config.shard !== null && METHOD_SPECS[config.method].kind === 'online' && config.online_shards !== 'independent') {
-    throw new TptError('CONFIG_INVALID', `config: shard: ${config.method} is online (its state carries across the stream), so shard ${config.shard} would adapt on its own slice and change the results`, {
-      hint: "Run the whole stream in one process (shard null), or set online_shards to 'independent' to accept per-shard adaptation (summary.json records it).",
-    });
-  }
+  checkOnlineShards(config);
   const spec = getDataset(config.dataset);
   if (spec.pathKey === 'dataset_path' && config.dataset_path === null) {
     // imagenet_a_path names the seed's dataset's folder, never this one's

@@ -86,7 +86,7 @@ export const configSchema = z
       .nullable()
       .default(null)
       .describe(
-        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), on for tda (TDA's AugMix views), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
+        "Apply AugMix to the augmented views. null: the rule: off for a method defined on crop-and-flip views (zero, mta), else the dataset's rule, TPT's `augmix=len(set_id)>1`: on for the ten cross-dataset sets, off for the ImageNet sets (the seed's default was true: its configs set it). The resolved value is what runs, and what config.json and the banner show.",
       ),
     severity: integer().min(1).max(10).default(2).describe('AugMix severity (1–10).'),
     num_workers: integer()
@@ -117,7 +117,7 @@ export const configSchema = z
       .enum(METHOD_NAMES)
       .default('tpt')
       .describe(
-        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views), tda (online: no gradient, caches of confident test features carried across the stream in order), boostadapter (online: the TDA caches plus a per-sample boosting cache of the confident views). configs/methods/ holds one config per method with its official view settings.',
+        'Test-time adaptation method, from the method registry (src/tta/methods/): tpt (the seed\'s TPT with any of the ten losses), c-tpt (TPT − λ·ATFD; any of the ten losses), r-tpt (per-view entropy, reliability-weighted ensemble), zero (no gradient: votes of the confident views), mta (no gradient: MeanShift mode of the views); online, no gradient, state carried from sample to sample in stream order: tda (positive and negative feature caches), dmn-zs (dynamic memory), boostadapter (TDA\'s caches plus a per-sample boosting cache). configs/methods/ holds one config per method with its official view settings.',
       ),
     ctpt_lambda: z
       .number()
@@ -160,22 +160,33 @@ export const configSchema = z
       .min(0)
       .nullable()
       .default(null)
-      .describe("tda, boostadapter: weight α of the positive cache's logits. null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 2, ImageNet's for a set without a file)."),
+      .describe("tda, boostadapter: weight α of the positive cache's logits. null: the official value of the dataset's TDA configs/*.yaml (ImageNet-A 2.0)."),
     tda_beta: z
       .number()
       .min(0)
       .nullable()
       .default(null)
-      .describe("tda, boostadapter: sharpness β of the positive cache's affinities exp(−β(1 − f·k)). null: the test set's official value (TDA's configs/*.yaml; ImageNet-A 5)."),
-    boostadapter_delta: integer()
+      .describe("tda, boostadapter: sharpness β of the positive cache's affinity exp(−β(1 − f·k)). null: the dataset's official value (ImageNet-A 5.0)."),
+    boost_delta: integer()
       .min(0)
       .nullable()
       .default(null)
-      .describe("boostadapter: the boosting cache holds 3 + δ entries per class. null: the test set's official δ (BoostAdapter's configs/*.yaml: ImageNet-A 3; ImageNet has none there: 0)."),
+      .describe("boostadapter: extra per-class capacity δ of the per-sample boosting cache (3 + δ). null: the dataset's official configs/*.yaml delta (ImageNet-A 3; ImageNet has none)."),
+    dmn_beta: z.number().min(0).nullable().default(null).describe('dmn-zs: sharpness β of the memory read-out weights exp(−β(1 − q·m)). null: the official 5.5.'),
+    dmn_weight: z
+      .number()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe("dmn-zs: weight of the memory's softmax added to the zero-shot softmax. null: 1.0 (the official code searches it after the run on the test labels)."),
+    dmn_memory_size: integer().min(1).nullable().default(null).describe('dmn-zs: test features kept per class. null: the official 50.'),
     online_shards: z
-      .enum(['refuse', 'independent'])
-      .default('refuse')
-      .describe("An online method (tda, boostadapter) with `shard`: refuse (the default: each shard would adapt on its own slice, which changes results) or independent (accept that; summary.json records it)."),
+      .enum(['independent'])
+      .nullable()
+      .default(null)
+      .describe(
+        "An online method (tda, dmn-zs, boostadapter) over `shard`: 'independent' accepts that each shard adapts on its own slice of the stream (results differ from one unsharded run; the summary says so). null: such a run is refused.",
+      ),
     clip_weights: z
       .string()
       .min(1)
@@ -259,12 +270,10 @@ export const CONFIG_KEYS = Object.keys(configSchema.shape) as ConfigKey[];
 
 /**
  * Resolves the keys whose null means "the rule": `augmix` is off for a method defined on crop-and-flip views
- * (Zero, MTA), on for TDA (AugMix wherever it uses more than one view), else the dataset registry entry's rule
- * (TPT's: on for the fine-grained sets).
+ * (Zero, MTA), else the dataset registry entry's rule (TPT's: on for the fine-grained sets).
  */
 export function resolveConfig(parsed: ParsedConfig): TptConfig {
-  const views = METHOD_SPECS[parsed.method].views;
-  const augmixRule = views === 'crop-flip' ? false : views === 'tda' ? true : getDataset(parsed.dataset).augmix;
+  const augmixRule = METHOD_SPECS[parsed.method].views === 'crop-flip' ? false : getDataset(parsed.dataset).augmix;
   return { ...parsed, augmix: parsed.augmix ?? augmixRule };
 }
 

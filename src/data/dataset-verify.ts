@@ -27,6 +27,8 @@ export interface VerifyOptions {
   readonly concurrency?: number;
   /** Called after each decode check with the number done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Images too small for this many patches (floor(√n) pixels a side) are reported; default 16. */
+  readonly nPatches?: number;
 }
 
 export interface VerifyReport {
@@ -50,17 +52,27 @@ export interface VerifyReport {
   readonly problems: readonly DatasetProblem[];
 }
 
-async function checkImage(path: string, mode: DecodeCheck): Promise<string | undefined> {
+/** The patches of the seed's PatchAugmenter configs (configs/*.json): a 4×4 grid needs 4 pixels a side. */
+export const DEFAULT_VERIFY_N_PATCHES = 16;
+
+/** Text output lists this many problems of each kind; `--json` keeps them all. */
+const FIRST_FEW = 5;
+
+type ImageCheck = { failure: string } | { width: number; height: number } | undefined;
+
+async function checkImage(path: string, mode: DecodeCheck): Promise<ImageCheck> {
   try {
     if (mode === 'header') {
       const meta = await sharp(path).metadata();
-      if (!meta.width || !meta.height) return 'no image size in its header';
+      if (!meta.width || !meta.height) return { failure: 'no image size in its header' };
+      return { width: meta.width, height: meta.height };
     } else if (mode === 'full') {
-      await decodeImage(path);
+      const image = await decodeImage(path);
+      return { width: image.width, height: image.height };
     }
     return undefined;
   } catch (e) {
-    return ((e as Error).message ?? String(e)).split('\n')[0];
+    return { failure: ((e as Error).message ?? String(e)).split('\n')[0]! };
   }
 }
 
@@ -116,22 +128,33 @@ export async function verifyDataset(root: string, options: VerifyOptions = {}): 
   if (decodeCheck !== 'none') {
     let done = 0;
     const total = dataset.samples.length;
-    const failures = await mapLimited(
+    const checks = await mapLimited(
       dataset.samples,
       options.concurrency ?? 4,
       (s) => checkImage(join(dataset.imageRoot, s.file), decodeCheck),
       () => options.onProgress?.(++done, total),
     );
-    failures.forEach((reason, i) => {
-      if (reason === undefined) return;
+    // cropPatchesWithOverlap's rule: a side shorter than the grid leaves an empty patch (IMAGE_TOO_SMALL)
+    const grid = Math.floor(Math.sqrt(options.nPatches ?? DEFAULT_VERIFY_N_PATCHES));
+    checks.forEach((check, i) => {
+      if (check === undefined) return;
       const file = (dataset.samples[i] as { file: string }).file;
-      undecodable++;
-      problems.push({
-        kind: 'undecodable_image',
-        severity: 'warning',
-        path: file,
-        message: `${file} cannot be decoded (${reason}); a run skips it and counts it`,
-      });
+      if ('failure' in check) {
+        undecodable++;
+        problems.push({
+          kind: 'undecodable_image',
+          severity: 'warning',
+          path: file,
+          message: `${file} cannot be decoded (${check.failure}); a run skips it and counts it`,
+        });
+      } else if (grid > 1 && Math.min(check.width, check.height) < grid) {
+        problems.push({
+          kind: 'small_image',
+          severity: 'warning',
+          path: file,
+          message: `${file} is ${check.width}×${check.height} pixels, too small for a ${grid}×${grid} patch grid (n_patches ${grid * grid}); a PatchAugmenter run skips it and counts it`,
+        });
+      }
     });
   }
   return {
@@ -155,14 +178,18 @@ export function formatVerifyReport(report: VerifyReport): string {
   const lines: string[] = [`${spec.title} folder: ${report.root}`];
   if (report.splitFile !== null) lines.push(`split file: ${report.splitFile}`);
   if (report.classes.length > 0) {
+    // A partial folder lists its present classes; the missing ones are counted among the errors.
+    const present = report.classes.filter((c) => c.present);
+    const shown = present.length * 2 >= report.classes.length ? report.classes : present;
     // The ImageNet sets show each class's WordNet id; the others have none.
     const wnids = report.classes.some((c) => c.wnid !== undefined);
     lines.push('', wnids ? 'label  wnid       images  class' : 'label  images  class');
-    for (const c of report.classes) {
+    for (const c of shown) {
       const images = c.present ? String(c.images) : '-';
       lines.push(`${String(c.label).padStart(5)}  ${wnids ? `${c.wnid ?? ''}  ` : ''}${images.padStart(6)}  ${c.name}`);
     }
     const listed = spec.listing.kind === 'folder-tree' ? 'class folders' : 'classes of the split';
+    if (shown.length < report.classes.length) lines.push(`(${report.classes.length - shown.length} ${listed} not present are not listed)`);
     lines.push(
       '',
       `${report.totalImages} images in ${report.classesPresent} of ${report.classesTotal} ${listed}` +
@@ -173,8 +200,8 @@ export function formatVerifyReport(report: VerifyReport): string {
   }
   const errors = report.problems.filter((p) => p.severity === 'error');
   const warnings = report.problems.filter((p) => p.severity === 'warning');
-  if (errors.length > 0) lines.push('', `Errors (${errors.length}):`, ...errors.map((p) => `  - ${p.message}`));
-  if (warnings.length > 0) lines.push('', `Warnings (${warnings.length}):`, ...warnings.map((p) => `  - ${p.message}`));
+  if (errors.length > 0) lines.push('', `Errors (${errors.length}):`, ...firstFewOfEachKind(errors));
+  if (warnings.length > 0) lines.push('', `Warnings (${warnings.length}):`, ...firstFewOfEachKind(warnings));
   lines.push(
     '',
     report.usable
@@ -182,4 +209,16 @@ export function formatVerifyReport(report: VerifyReport): string {
       : 'NOT usable: fix the errors above' + (errors.every((p) => p.kind === 'missing_class' || p.kind === 'empty_class' || p.kind === 'missing_image') ? ' or pass --allow-partial.' : '.'),
   );
   return lines.join('\n');
+}
+
+/** The problems grouped by kind, the first few of each listed and the rest counted (`--json` has all). */
+function firstFewOfEachKind(problems: readonly DatasetProblem[]): string[] {
+  const byKind = new Map<string, DatasetProblem[]>();
+  for (const p of problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p]);
+  const lines: string[] = [];
+  for (const [kind, group] of byKind) {
+    lines.push(...group.slice(0, FIRST_FEW).map((p) => `  - ${p.message}`));
+    if (group.length > FIRST_FEW) lines.push(`  … and ${group.length - FIRST_FEW} more of this kind (${kind}; --json lists every one)`);
+  }
+  return lines;
 }

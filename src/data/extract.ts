@@ -10,7 +10,7 @@
  * `tar` refuses absolute paths and `..` in entry names by default, so an archive cannot write outside `outDir`.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -19,6 +19,7 @@ import { TptError } from '../errors.js';
 import { classesByFolder } from './dataset.js';
 import { isZipHead, unzipInto } from './extract-zip.js';
 import { type DatasetName, type DatasetSpec, DEFAULT_DATASET, getDataset } from './datasets/registry.js';
+import { makeFolder } from '../io/make-folder.js';
 
 const END_OF_ARCHIVE_BYTES = 1024; // two 512-byte zero blocks
 
@@ -128,7 +129,7 @@ export async function extractDatasetArchive(archive: string, outDir: string, opt
       cause: e,
     });
   }
-  await mkdir(outDir, { recursive: true });
+  await makeFolder(outDir);
   const head = await readHead(archive);
   const hint = `download ${spec.archive} again (the file is incomplete or damaged), then rerun \`tpt dataset extract\``;
   const entries = isZipHead(head) ? await extractZip(archive, outDir, hint, options) : await extractTar(archive, outDir, isGzipHead(head), hint, options);

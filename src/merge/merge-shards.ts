@@ -12,7 +12,7 @@
  *   (images are not in the records, so they cannot be regenerated).
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TptError } from '../errors.js';
 import { EventWriter } from '../metrics/event-writer.js';
 import { readEventDir } from '../metrics/event-reader.js';
@@ -23,7 +23,10 @@ import type { SampleRecord, SkippedRecord } from '../run/records.js';
 import { RUN_FILES } from '../run/run-folder.js';
 import type { RunConfigFile } from '../run/run-folder.js';
 import { generateRunName } from '../run/run-name.js';
+import type { RanRecord } from '../run/run-record.js';
+import type { EngineRecord } from '../engine/towers.js';
 import { summarizeRecords } from '../run/summary.js';
+import { streamOrderSha256 } from '../run/online-state.js';
 import type { RunSummary } from '../run/summary.js';
 import type { TptConfig } from '../config/schema.js';
 import { floatConfigKeys } from '../config/describe.js';
@@ -115,15 +118,49 @@ function writeMergedEvents(out: string, config: TptConfig, samples: readonly Sam
   }
 }
 
-/** Merges the shard folders (paths, in any order) into `out`. */
-export function mergeShards(shardDirs: readonly string[], out: string): MergeResult {
+/**
+ * The engine of the merged run: the shards' one when they agree (summary.json's, else config.json's), else one
+ * record that lists each (shards may run on different machines). Undefined when no shard recorded one.
+ */
+export function mergedEngine(shards: readonly ShardFolder[]): EngineRecord | undefined {
+  const records = shards.map((s) => s.summary?.engine ?? s.configFile.engine).filter((e): e is EngineRecord => e !== undefined);
+  const distinct = [...new Map(records.map((e) => [JSON.stringify(e), e])).values()];
+  const first = distinct[0];
+  if (first === undefined || distinct.length === 1) return first;
+  return {
+    name: first.name,
+    provider: [...new Set(distinct.map((e) => e.provider))].join(', '),
+    detail: `the shards ran on different engines: ${distinct.map((e) => `${e.name} ${e.provider} (${e.detail})`).join('; ')}`,
+  };
+}
+
+/** What the shards recorded they ran (run-record.ts); the shard set check made their configs agree. */
+function mergedRan(shards: readonly ShardFolder[]): RanRecord | undefined {
+  for (const s of shards) {
+    const from = s.summary ?? s.configFile;
+    if (typeof from.method === 'string' && typeof from.arch === 'string' && from.context !== undefined) {
+      return { method: from.method, arch: from.arch, context: from.context };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Merges the shard folders (paths, in any order) into `out`; without `out`, into the folder the unsharded run
+ * would have written beside the shards (`<the shards' out_dir>/<its run name>`), so that the folder's name,
+ * config.json's and summary.json's run_name, and the report's `run` column are one name.
+ */
+export function mergeShards(shardDirs: readonly string[], outOption?: string): MergeResult {
   const shards = checkShardSet(shardDirs.map(readShardFolder));
-  refuseUsedFolder(out);
   const first = shards[0] as ShardFolder;
   const config = { ...(first.config as unknown as TptConfig), shard: null };
+  const out = outOption ?? join(dirname(first.dir), generateRunName(config));
+  refuseUsedFolder(out);
   const samples: SampleRecord[] = shards.flatMap((s) => s.samples).sort((a, b) => a.index - b.index);
   const skipped: SkippedRecord[] = shards.flatMap((s) => s.skipped).sort((a, b) => a.index - b.index);
   const runName = generateRunName(config);
+  const engine = mergedEngine(shards);
+  const ran = mergedRan(shards);
   const backends = [...new Set(shards.map((s) => s.summary?.backend ?? s.configFile.backend))].join(', ');
   const summary = summarizeRecords(samples, {
     runName,
@@ -133,8 +170,15 @@ export function mergeShards(shardDirs: readonly string[], out: string): MergeRes
     elapsedSeconds: shards.reduce((t, s) => t + (s.summary?.elapsed_seconds ?? 0), 0),
     timedSamples: samples.length + skipped.length,
     backend: backends,
+    ...(engine ? { engine } : {}),
+    ...(ran ? { ran } : {}),
     workers: first.summary?.workers ?? 1,
     classnames: classnamesOfConfig(config),
+    // Shards of an online method adapted independently (online_shards): the merged run says so, with the hash of
+    // the whole stream's order (the same as an unsharded run's; its results are not).
+    ...(first.summary?.online
+      ? { online: { streamOrderSha256: streamOrderSha256([...samples, ...skipped].sort((a, b) => a.index - b.index)), shards: 'independent' as const } }
+      : {}),
   });
 
   mkdirSync(out, { recursive: true });
@@ -143,6 +187,8 @@ export function mergeShards(shardDirs: readonly string[], out: string): MergeRes
     config,
     run_name: runName,
     backend: backends,
+    ...(engine ? { engine } : {}),
+    ...(ran ? { method: ran.method, arch: ran.arch, context: ran.context } : {}),
     version: VERSION,
     created: created ?? new Date().toISOString(),
     merged_from: shards.map((s) => resolve(s.dir)),

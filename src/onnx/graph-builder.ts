@@ -26,6 +26,9 @@ interface FloatsAttribute {
 export const float = (value: number): FloatAttribute => ({ float: value });
 export const floats = (values: readonly number[]): FloatsAttribute => ({ floats: values });
 
+/** ONNX Runtime's contrib operator domain (its fused CPU kernels); version 1 is the only one. */
+const CONTRIB_DOMAIN = 'com.microsoft';
+
 export type ElementType = 'float' | 'int64';
 const ELEMENT_TYPE: Record<ElementType, number> = { float: ONNX_FLOAT, int64: ONNX_INT64 };
 
@@ -73,6 +76,8 @@ export class OnnxGraph {
   private readonly outputs: object[] = [];
   private readonly names = new Set<string>();
   private counter = 0;
+  /** Whether a node of ONNX Runtime's contrib domain (com.microsoft) is in the graph: its opset is then imported. */
+  private usesContribDomain = false;
 
   constructor(readonly name: string) {}
 
@@ -148,6 +153,17 @@ export class OnnxGraph {
     return [...outputs];
   }
 
+  /**
+   * One node of ONNX Runtime's own operator domain, com.microsoft (fused kernels such as Attention, which the
+   * default domain lacks); returns its single output's name.
+   */
+  contribOp(opType: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}): string {
+    const output = this.opMulti(opType, inputs, 1, attributes)[0]!;
+    (this.nodes[this.nodes.length - 1] as { domain?: string }).domain = CONTRIB_DOMAIN;
+    this.usesContribDomain = true;
+    return output;
+  }
+
   get nodeCount(): number {
     return this.nodes.length;
   }
@@ -161,7 +177,11 @@ export class OnnxGraph {
    */
   toBytes(opset = 17): Uint8Array {
     const model = ModelProto.encode(
-      ModelProto.create({ irVersion: 8, producerName: 'tpt', opsetImport: [{ domain: '', version: opset }] }),
+      ModelProto.create({
+        irVersion: 8,
+        producerName: 'tpt',
+        opsetImport: [{ domain: '', version: opset }, ...(this.usesContribDomain ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
+      }),
     ).finish();
     const graph = GraphProto.encode(
       GraphProto.create({ name: this.name, node: this.nodes, input: this.inputs, output: this.outputs }),

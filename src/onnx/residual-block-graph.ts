@@ -1,7 +1,7 @@
 import type { StateDict } from '../weights/host-tensor.js';
 import { takeParam } from '../model/model-weights.js';
-import type { OnnxGraph } from './graph-builder.js';
-import { GraphOps } from './graph-ops.js';
+import { float, type OnnxGraph } from './graph-builder.js';
+import { GraphOps, transposeHost } from './graph-ops.js';
 import { LayoutAttentionGraph, queryBlocks, rowBlocks, type RowLayout } from './layout-attention-graph.js';
 
 /**
@@ -115,6 +115,27 @@ export class ResidualBlockGraph {
     const u = ops.linear(ops.layerNorm(y, this.weights.ln2, `${this.hint}_ln2`), fc.weight, fc.bias, 4 * w, w, `${this.hint}_fc`); // [Nq, 4W]
     const out = ops.add(y, ops.linear(ops.quickGelu(u), proj.weight, proj.bias, w, 4 * w, `${this.hint}_proj`)); // [Nq, W]
     return { out, trace: { x, q, k, v, y, u } };
+  }
+
+  /**
+   * The forward pass without a trace (an image tower: nothing takes its gradient), for a layout of one group of
+   * `length`-row sequences without a prefix or mask (a ViT's views), every row computed. The attention, with
+   * its packed q|k|v projection, is ONNX Runtime's fused com.microsoft Attention kernel; q is already scaled
+   * by 1/√d in the weights, so its own scale is 1. Same function as `forward(x).out`.
+   */
+  forwardFused(x: string): string {
+    const { ops, g, w } = this;
+    const { inProj, outProj, fc, proj } = this.weights;
+    const { prefixLength, groups, causal } = this.layout;
+    if (prefixLength !== 0 || groups.length !== 1 || causal) throw new Error('forwardFused needs one group of sequences without a prefix or a mask');
+    const length = groups[0]!.length;
+    const hidden = ops.reshape(ops.layerNorm(x, this.weights.ln1, `${this.hint}_ln1`), [-1, length, w]); // [n, R, W]
+    const inWeight = g.initializer(g.fresh(`${this.hint}_in_wT`), transposeHost(inProj.weight, 3 * w, w), [w, 3 * w]); // [W, 3W]: q | k | v columns
+    const inBias = g.initializer(g.fresh(`${this.hint}_in_b`), inProj.bias, [3 * w]);
+    const attended = g.contribOp('Attention', [hidden, inWeight, inBias], { num_heads: this.weights.heads, scale: float(1) }); // [n, R, W]
+    const y = ops.add(x, ops.linear(ops.reshape(attended, [-1, w]), outProj.weight, outProj.bias, w, w, `${this.hint}_out`)); // [N, W]
+    const u = ops.linear(ops.layerNorm(y, this.weights.ln2, `${this.hint}_ln2`), fc.weight, fc.bias, 4 * w, w, `${this.hint}_fc`); // [N, 4W]
+    return ops.add(y, ops.linear(ops.quickGelu(u), proj.weight, proj.bias, w, 4 * w, `${this.hint}_proj`));
   }
 
   /**

@@ -32,10 +32,10 @@ export async function availableProviders(): Promise<string[]> {
 
 /**
  * The providers for a session when none are asked for: CUDA first when its provider library is installed
- * (the npm config `onnxruntime-node-install=cuda12` downloads it next to the CPU binaries; it needs CUDA 12
+ * (`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false` downloads it next to the CPU binaries; it needs CUDA 12
  * and cuDNN 9), else the CPU alone. `listSupportedBackends()` names 'cuda' on every linux-x64 build whether
  * or not the library is there, and a session asking for it without the library fails, so the file decides.
- * With the default install (`.npmrc` skips the download) this is exactly ['cpu']: the CPU path is unchanged.
+ * With the default install (`.npmrc`'s ignore-scripts skips the download) this is exactly ['cpu']: the CPU path is unchanged.
  * Not run on a GPU here. On CUDA, ONNX Runtime may use TF32 convolutions on Ampere and later GPUs, so its
  * features are not held to the CPU path's 1e-4.
  */

@@ -43,8 +43,9 @@ export function buildViTImageGraph(stateDict: StateDict, arch: ViTClipArch): Uin
   for (let l = 0; l < arch.visionLayers; l++) {
     const weights = new BlockWeights(stateDict, `visual.transformer.resblocks.${l}`, w, arch.visionHeads);
     const last = l === arch.visionLayers - 1;
+    const block = new ResidualBlockGraph(g, weights, layout, `vit${l}`);
     // The last block: only each view's class token (row 0) → [V, W].
-    x = new ResidualBlockGraph(g, weights, layout, `vit${l}`).forward(x, last ? { queryRows: [0] } : {}).out;
+    x = last ? block.forward(x, { queryRows: [0] }).out : block.forwardFused(x);
   }
   const classRows = ops.layerNorm(x, { weight: param('visual.ln_post.weight', [w]), bias: param('visual.ln_post.bias', [w]) }, 'ln_post'); // [V, W]
   const proj = g.initializer('proj', param('visual.proj', [w, arch.embedDim]), [w, arch.embedDim]); // already [in, out]: used as x @ proj

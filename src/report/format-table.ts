@@ -37,10 +37,11 @@ function secondsPerSample(value: number): string {
   return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-/** Shown first, and only when the runs span more than one dataset or backbone (`tpt report` groups by them). */
+/** Shown first, and only when the runs span more than one dataset, backbone or method (`tpt report` groups by them). */
 const GROUP_COLUMNS: readonly Column[] = [
   { header: 'backbone', key: 'backbone', numeric: false, format: (r) => r.backbone || MISSING },
   { header: 'dataset', key: 'dataset', numeric: false, format: (r) => r.dataset || MISSING },
+  { header: 'method', key: 'method_label', numeric: false, format: (r) => r.method_label || MISSING },
 ];
 
 const BASE_COLUMNS: readonly Column[] = [
@@ -60,18 +61,9 @@ const BASE_COLUMNS: readonly Column[] = [
   { header: 'ECE TPT', key: 'ece_tpt', numeric: true, format: (r) => fixed(r.ece_tpt, 4) },
   { header: 'samples', key: 'samples', numeric: true, format: (r) => (r.finished ? String(r.samples) : `${r.samples} (unfinished)`) },
   { header: 's/sample', key: 'seconds_per_sample', numeric: true, format: (r) => secondsPerSample(r.seconds_per_sample) },
-  // An online method's figures depend on the stream's order (summary.json's stream_order_sha256): said in the row.
-  { header: 'run', key: 'run', numeric: false, format: (r) => (r.online ? `${compactRunName(r.run)} (online)` : compactRunName(r.run)) },
+  // the folder's name in full: a shortened name would match no folder
+  { header: 'run', key: 'run', numeric: false, format: (r) => r.run },
 ];
-
-/**
- * The run folder's name without the settings the table already shows (augmenter … augmix), so the Markdown
- * stays readable: `demo_size=Full_augmenter=…_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9` becomes
- * `demo_size=Full_severity=2_lr=0.005_spall=0.1_sppat=0.9`. CSV and JSON keep the full name.
- */
-export function compactRunName(name: string): string {
-  return name.replace(/_augmenter=.*?_augmix=(True|False)/, '');
-}
 
 function escapeMarkdownCell(text: string): string {
   return text.replace(/\|/g, '\\|');
@@ -113,9 +105,10 @@ function csvValue(row: ReportRow, key: keyof ReportRow): string {
 const CSV_KEYS: readonly (keyof ReportRow)[] = [
   ...BASE_COLUMNS.filter((c) => c.key !== 'run').map((c) => c.key),
   'finished',
-  'online',
   'dataset',
   'backbone',
+  'method',
+  'method_label',
   'run',
   'dir',
 ];

@@ -89,12 +89,18 @@ export async function expandDirectoryPattern(pattern: string): Promise<string[]>
   return dirs.sort();
 }
 
+/** A directory an argument named, and whether a glob found it (rather than the argument naming it). */
+export interface ExpandedDirectory {
+  dir: string;
+  fromGlob: boolean;
+}
+
 /**
  * Expands every argument to directories, keeping argument order (each glob's matches sorted) and dropping
  * repeats. An argument that matches nothing is an error naming it, so a typo never silently shrinks a table.
  */
-export async function expandDirectoryArgs(patterns: readonly string[], what = 'run folder'): Promise<string[]> {
-  const out: string[] = [];
+export async function expandDirectoryArgsTagged(patterns: readonly string[], what = 'run folder'): Promise<ExpandedDirectory[]> {
+  const out: ExpandedDirectory[] = [];
   const seen = new Set<string>();
   for (const pattern of patterns) {
     const matches = await expandDirectoryPattern(pattern);
@@ -107,8 +113,13 @@ export async function expandDirectoryArgs(patterns: readonly string[], what = 'r
       const key = resolve(m);
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(m);
+      out.push({ dir: m, fromGlob: hasGlob(pattern) });
     }
   }
   return out;
+}
+
+/** `expandDirectoryArgsTagged`, the directories only. */
+export async function expandDirectoryArgs(patterns: readonly string[], what = 'run folder'): Promise<string[]> {
+  return (await expandDirectoryArgsTagged(patterns, what)).map((e) => e.dir);
 }

@@ -9,14 +9,19 @@ import { classnamesOfConfig, datasetOfConfig } from '../data/datasets/registry.j
 import { summarizeRecords } from '../run/summary.js';
 import type { RunSummary } from '../run/summary.js';
 import type { RunFolder } from './run-folder.js';
+import { methodGroup, methodLabel, runFacts } from './run-method.js';
 
 export interface ReportRow {
   run: string;
   dir: string;
   /** The config's `dataset` (the registry's default for runs written before the key existed). */
   dataset: string;
-  /** The CLIP architecture: the summary's `arch` when it records one, else the config's. */
+  /** The CLIP architecture read from the weights (summary.json / config.json `arch`); older folders: the config's `arch`. */
   backbone: string;
+  /** The method group (run-method.ts): zero-shot, CoOp, TPT, CoOp + TPT, Ensemble, C-TPT, …, "(online)" for online methods. */
+  method: string;
+  /** The group with the initial context of a non-CoOp prompt: `TPT ("a photo of a")`. */
+  method_label: string;
   augmenter: string;
   loss: string;
   naug: number | null;
@@ -35,8 +40,6 @@ export interface ReportRow {
   files_skipped: number;
   seconds_per_sample: number;
   finished: boolean;
-  /** An online method's run (summary.json's `online`): its figures depend on the stream's order. */
-  online: boolean;
   /** The run's resolved config, for `--by` and the plot's grouping. */
   config: Record<string, unknown>;
 }
@@ -87,11 +90,14 @@ export function runFigures(folder: RunFolder): Pick<
 export function runRow(folder: RunFolder): ReportRow {
   const { config, summary } = folder;
   const figures = runFigures(folder);
+  const facts = runFacts(config, folder.configFile, summary);
   return {
     run: folder.name,
     dir: folder.dir,
     dataset: configString(config, 'dataset') || datasetOfConfig(config),
-    backbone: (typeof summary?.arch === 'string' && summary.arch) || configString(config, 'arch'),
+    backbone: facts.arch,
+    method: methodGroup(facts),
+    method_label: methodLabel(facts),
     augmenter: configString(config, 'augmenter'),
     loss: configString(config, 'loss'),
     naug: configNumber(config, 'n_aug'),
@@ -111,7 +117,6 @@ export function runRow(folder: RunFolder): ReportRow {
     // an unfinished run's summary (written periodically) still knows its speed so far
     seconds_per_sample: summary && finiteOr(summary.seconds_per_sample, 0) > 0 ? (summary.seconds_per_sample as number) : Number.NaN,
     finished: isFinished(folder),
-    online: summary?.online === true,
     config,
   };
 }

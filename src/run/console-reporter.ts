@@ -119,6 +119,9 @@ export function createConsoleReporter(options: ConsoleReporterOptions): RunRepor
       // Under a live bar a line would break its redraw; the bar's count and the final summary report them.
       if (!bar) options.err.write(`[tpt] skipped ${file}: ${error}\n`);
     },
+    notice(message) {
+      options.err.write(`[tpt] ${message}\n`);
+    },
     end(status, summary, runDir, outDir) {
       bar?.stop();
       bar = undefined;

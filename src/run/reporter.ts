@@ -46,6 +46,8 @@ export interface RunReporter {
   progress(snapshot: ProgressSnapshot): void;
   /** A file that could not be decoded (also in skipped.jsonl). */
   skipped(file: string, error: string): void;
+  /** A one-line notice before the banner (e.g. waiting to take over the lock of a killed run). */
+  notice(message: string): void;
   end(status: RunStatus, summary: RunSummary, runDir: string, outDir: string): void;
 }
 
@@ -53,5 +55,6 @@ export const silentReporter: RunReporter = {
   banner: () => undefined,
   progress: () => undefined,
   skipped: () => undefined,
+  notice: () => undefined,
   end: () => undefined,
 };

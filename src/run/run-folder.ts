@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { EngineRecord } from '../engine/towers.js';
 import { join } from 'node:path';
 import { schemaDefaults, type ConfigKey, type TptConfig } from '../config/schema.js';
@@ -10,6 +10,8 @@ import { readJsonLines, repairTornLine } from './jsonl.js';
 import type { SampleRecord, SkippedRecord } from './records.js';
 import { generateRunName } from './run-name.js';
 import type { RunSummary } from './summary.js';
+import type { ContextRecord, RanRecord } from './run-record.js';
+import { makeFolderSync } from '../io/make-folder.js';
 
 /**
  * The run folder `<out_dir>/<run name>/` and its life cycle: created for a new run, continued for a run
@@ -22,9 +24,8 @@ export const RUN_FILES = {
   skipped: 'skipped.jsonl',
   summary: 'summary.json',
   log: 'log.jsonl',
-  /** An online method's state after an even / odd number of sample lines (src/tta/online-state.ts). */
-  onlineStateEven: 'online-state.even.json',
-  onlineStateOdd: 'online-state.odd.json',
+  /** Online methods: each finished sample's change to the adaptation state, written before its samples.jsonl line. */
+  state: 'state.jsonl',
 } as const;
 
 const EVENT_FILE_MARKER = 'tfevents';
@@ -43,6 +44,10 @@ export interface RunConfigFile {
   backend: string;
   /** The engine that runs the towers (written since the ONNX Runtime engine; absent in older folders). */
   engine?: EngineRecord;
+  /** What ran (run-record.ts): the method, the architecture read from the weights, the context's source; absent in older folders. */
+  method?: string;
+  arch?: string;
+  context?: ContextRecord;
   version: string;
   created: string;
   /** When each later continuation of the run started. */
@@ -86,10 +91,31 @@ function repairTornTails(dir: string): TornTailRepair[] {
   return repairs;
 }
 
+/**
+ * The folder of `config`'s run. A folder written before the name's settings hash (see run-name.ts) has the
+ * name without it: when the hashed name holds no run yet and that older folder holds a run of exactly this
+ * config, the run continues there, so no earlier run is orphaned by the new names.
+ */
 export function runFolderPath(config: TptConfig): { dir: string; name: string } {
   const name = generateRunName(config);
-  return { dir: join(config.out_dir, name), name };
+  const dir = join(config.out_dir, name);
+  const legacyName = generateRunName(config, { legacy: true });
+  if (legacyName === name || existsSync(join(dir, RUN_FILES.config))) return { dir, name };
+  const legacyDir = join(config.out_dir, legacyName);
+  const legacyConfig = join(legacyDir, RUN_FILES.config);
+  if (!existsSync(legacyConfig)) return { dir, name };
+  try {
+    const previous = JSON.parse(readFileSync(legacyConfig, 'utf8')) as RunConfigFile;
+    if (differingResultKeys(previous.config as unknown as Record<string, unknown>, config).length === 0) return { dir: legacyDir, name: legacyName };
+  } catch {
+    // an unreadable older folder is not this run's: the new name is used
+  }
+  return { dir, name };
 }
+
+/** The refusal's way out: first the ones that keep the earlier results, last the one that deletes them. */
+const KEEP_BOTH_HINT =
+  'Set another run_name (--set run_name=…) or out_dir to keep both runs; or, only if the earlier results may go, add --fresh (it deletes them).';
 
 /**
  * The result-affecting keys whose values differ between two configs. A key the folder's config.json lacks
@@ -121,7 +147,7 @@ function readConfigFile(path: string): RunConfigFile {
     return JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
   } catch (e) {
     throw new TptError('RUN_FOLDER_CORRUPT', `cannot read ${path}: ${(e as Error).message}`, {
-      hint: 'Restore the file, or start this run over with --fresh.',
+      hint: 'Restore the file from a copy; or set another run_name / out_dir to run elsewhere; --fresh starts this run over and deletes its results.',
     });
   }
 }
@@ -144,12 +170,12 @@ function describeDifference(keys: readonly ConfigKey[], previous: Record<string,
  * (its records are read back and an incomplete last line is cut off), or, with `fresh` or `save: false`
  * (the scratch folder "tmp"), a folder emptied of an earlier run's files. config.json is (re)written.
  */
-export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; engine?: EngineRecord; now?: Date }): RunFolder {
+export function openRunFolder(config: TptConfig, options: { fresh?: boolean; backend: string; engine?: EngineRecord; ran?: RanRecord; now?: Date }): RunFolder {
   const { dir, name } = runFolderPath(config);
   const now = (options.now ?? new Date()).toISOString();
   const configPath = join(dir, RUN_FILES.config);
   const startOver = options.fresh === true || !config.save;
-  mkdirSync(dir, { recursive: true });
+  makeFolderSync(dir);
 
   let previous: RunConfigFile | undefined;
   if (existsSync(configPath)) {
@@ -162,7 +188,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
         throw new TptError(
           'RUN_FOLDER_MISMATCH',
           `${dir} holds a run with different settings (${describeDifference(differing, previous.config as unknown as Record<string, unknown>, config)})`,
-          { hint: 'Add --fresh to start that run over (its results are deleted), or set another run_name / out_dir to keep both.' },
+          { hint: KEEP_BOTH_HINT },
         );
       }
     }
@@ -170,7 +196,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     // Records without a config.json cannot be checked against the config: never mix them with new results.
     if (!startOver) {
       throw new TptError('RUN_FOLDER_CORRUPT', `${dir} holds run records but no ${RUN_FILES.config}`, {
-        hint: 'Add --fresh to start over in that folder, or set another run_name / out_dir.',
+        hint: KEEP_BOTH_HINT,
       });
     }
     removeRunFiles(dir);
@@ -188,6 +214,7 @@ export function openRunFolder(config: TptConfig, options: { fresh?: boolean; bac
     run_name: name,
     backend: options.backend,
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.ran ? { method: options.ran.method, arch: options.ran.arch, context: options.ran.context } : {}),
     version: VERSION,
     created: previous?.created ?? now,
     ...(previous ? { resumed: [...(previous.resumed ?? []), now] } : {}),

@@ -46,6 +46,8 @@ export interface RunLockOptions {
   /** Heartbeat interval; default min(5 s, staleMs / 2), at least 1 s. */
   updateMs?: number;
   now?: () => Date;
+  /** Told (one line) when the lock of a killed run on this host is about to be waited for and taken over. */
+  onWait?: (message: string) => void;
 }
 
 export function lockStaleMs(options: RunLockOptions = {}): number {
@@ -89,6 +91,15 @@ export function readLockHolder(runDir: string): LockHolder | undefined {
   return undefined;
 }
 
+/** Milliseconds since the holder's last heartbeat (negative when proper-lockfile dated a beat ahead, up to 1 s). */
+function heartbeatAgeMs(lockDir: string): number | undefined {
+  try {
+    return Date.now() - fs.statSync(lockDir).mtime.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
 function pidIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -103,25 +114,34 @@ function pidIsAlive(pid: number): boolean {
  * is safe to break (0: now); undefined when the holder lives or is elsewhere. The wait guards against a
  * holder in another pid namespace that shares the host name (containers): a live one keeps beating.
  */
-function deadHolderWaitMs(runDir: string, updateMs: number): number | undefined {
-  const holder = readLockHolder(runDir);
+function deadHolderWaitMs(holder: LockHolder | undefined, lockDir: string, updateMs: number): number | undefined {
   if (holder === undefined || holder.host !== os.hostname() || holder.pid === process.pid || pidIsAlive(holder.pid)) return undefined;
-  try {
-    const age = Date.now() - fs.statSync(join(runDir, LOCK_DIR)).mtime.getTime();
-    return Math.max(0, 2 * updateMs - age + 50);
-  } catch {
-    return undefined;
-  }
+  const age = heartbeatAgeMs(lockDir);
+  return age === undefined ? undefined : Math.max(0, 2 * updateMs - age + 50);
 }
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function describeHolder(runDir: string): string {
-  const holder = readLockHolder(runDir);
+function describeHolder(holder: LockHolder | undefined): string {
   if (holder === undefined) return 'another process (it is just starting or stopping)';
   return `pid ${holder.pid} on ${holder.host}, started ${holder.started}`;
+}
+
+/** What frees the folder for this holder, with the times that apply to it (this host's two beats or the stale time). */
+function refusalHint(holder: LockHolder | undefined, lockDir: string, staleMs: number, updateMs: number): string {
+  const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
+  const twice = 'To run the same config twice at once, give the second another run_name or out_dir.';
+  if (holder !== undefined && holder.host === os.hostname()) {
+    return (
+      `Wait for that run to end (or stop it). If it is killed (kill -9, the OOM killer), the next run on this host waits for its last ` +
+      `heartbeat (at most ${seconds(2 * updateMs)}) and takes the folder over; from another host that takes ${seconds(staleMs)}. ${twice}`
+    );
+  }
+  const age = heartbeatAgeMs(lockDir);
+  const remaining = age === undefined ? '' : ` (its last heartbeat was ${seconds(Math.max(0, age))} ago, so in about ${seconds(Math.max(0, staleMs - age))})`;
+  return `Wait for that run to end (or stop it); a run that was killed frees the folder once its heartbeat is ${seconds(staleMs)} old${remaining}. ${twice}`;
 }
 
 /** Takes the lock of an existing run folder, or throws RUN_LOCKED naming the live holder. */
@@ -147,14 +167,19 @@ export function lockRunFolder(runDir: string, options: RunLockOptions = {}): Run
     release = acquire();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-    const waitMs = deadHolderWaitMs(runDir, updateMs);
+    const dead = readLockHolder(runDir);
+    const waitMs = deadHolderWaitMs(dead, lockDir, updateMs);
     // A killed run on this host (kill -9, an OOM kill): wait out its last heartbeat (at most two beats).
-    if (waitMs !== undefined && waitMs > 0) sleepSync(waitMs);
-    if (waitMs === undefined || deadHolderWaitMs(runDir, updateMs) !== 0) {
-      throw new TptError('RUN_LOCKED', `${runDir} is in use by ${describeHolder(runDir)}`, {
-        hint:
-          `Wait for that run to end (or stop it); a run that was killed frees the folder once its heartbeat is ${Math.round(staleMs / 1000)} s old. ` +
-          'To run the same config twice at once, give the second another run_name or out_dir.',
+    if (dead !== undefined && waitMs !== undefined && waitMs > 0) {
+      options.onWait?.(
+        `${runDir} was locked by pid ${dead.pid} on this host, which is gone (killed?): waiting ${(waitMs / 1000).toFixed(1)} s for two missed heartbeats, then taking it over`,
+      );
+      sleepSync(waitMs);
+    }
+    const holder = readLockHolder(runDir);
+    if (waitMs === undefined || deadHolderWaitMs(holder, lockDir, updateMs) !== 0) {
+      throw new TptError('RUN_LOCKED', `${runDir} is in use by ${describeHolder(holder)}`, {
+        hint: refusalHint(holder, lockDir, staleMs, updateMs),
       });
     }
     // The holder was checked dead just now (the condition above re-reads holder.json), so a newer holder

@@ -2,6 +2,7 @@ import { MetricsTracker, type TrackerSummary } from '../metrics/tracker.js';
 import type { EngineRecord } from '../engine/towers.js';
 import { DEFAULT_DATASET, datasetClassnames } from '../data/datasets/registry.js';
 import type { SampleRecord } from './records.js';
+import type { ContextRecord, RanRecord } from './run-record.js';
 
 /**
  * summary.json: the run's headline numbers, computed from samples.jsonl alone (so a resumed, merged or
@@ -34,16 +35,26 @@ export interface RunSummary {
   backend: string;
   /** The engine that ran the towers in the last session (absent in older summaries). */
   engine?: EngineRecord;
+  /** What ran (run-record.ts): the method, the architecture read from the weights, the context's source. Absent in older summaries. */
+  method?: string;
+  arch?: string;
+  context?: ContextRecord;
   workers: number;
   updated: string;
-  /** Only for an online method (its state carries across the stream): true. */
-  online?: true;
-  /** Online only: sha256 of the stream order (the sample files in the order processed, from seed and dataset_shuffle). */
-  stream_order_sha256?: string;
-  /** Online only, with a shard: 'independent' (this shard adapted on its own slice). */
-  online_shards?: 'independent';
   /** Only in a run stopped by a signal: its name ("SIGINT", "SIGTERM"); running the command again resumes. */
   interrupted_by?: string;
+  /** Only for an online method (tda, dmn-zs, boostadapter): its results depend on the stream's order. */
+  online?: true;
+  /** Online runs: SHA-256 of the run's (or shard's) sample order, one "index<TAB>file" line per position. */
+  stream_order_sha256?: string;
+  /** Online runs over a shard: each shard adapted on its own slice (`online_shards: independent`). */
+  online_shards?: 'independent';
+}
+
+/** What summary.json says about an online run. */
+export interface OnlineSummary {
+  streamOrderSha256: string;
+  shards?: 'independent';
 }
 
 /** Keys that depend on the machine and the clock rather than on the results. */
@@ -59,19 +70,15 @@ export interface SummaryContext {
   timedSamples: number;
   backend: string;
   engine?: EngineRecord;
+  /** What ran, when known (absent for a merge of older shards). */
+  ran?: RanRecord;
   workers: number;
   now?: Date;
   /** The run's class names (its dataset's); the default dataset's when not given. */
   classnames?: readonly string[];
   /** The signal that stopped the run, if one did. */
   interruptedBy?: string;
-  /** An online method's stream: its order's hash, and whether shards adapted independently. */
-  online?: OnlineStream;
-}
-
-export interface OnlineStream {
-  orderSha256: string;
-  independentShard: boolean;
+  online?: OnlineSummary;
 }
 
 /** summary.json from the tracker's running totals (the same numbers TensorBoard shows). */
@@ -94,12 +101,13 @@ export function buildRunSummary(totals: TrackerSummary, context: SummaryContext)
     seconds_per_sample: context.timedSamples > 0 ? context.elapsedSeconds / context.timedSamples : 0,
     backend: context.backend,
     ...(context.engine ? { engine: context.engine } : {}),
+    ...(context.ran ? { method: context.ran.method, arch: context.ran.arch, context: context.ran.context } : {}),
     workers: context.workers,
     updated: (context.now ?? new Date()).toISOString(),
-    ...(context.online
-      ? { online: true as const, stream_order_sha256: context.online.orderSha256, ...(context.online.independentShard ? { online_shards: 'independent' as const } : {}) }
-      : {}),
     ...(context.interruptedBy !== undefined ? { interrupted_by: context.interruptedBy } : {}),
+    ...(context.online
+      ? { online: true as const, stream_order_sha256: context.online.streamOrderSha256, ...(context.online.shards ? { online_shards: context.online.shards } : {}) }
+      : {}),
   };
 }
 

@@ -56,7 +56,7 @@ export function runFolderWriteError(error: unknown, dir: string, samplesSaved?: 
   const saved =
     samplesSaved === undefined ? '' : `; ${samplesSaved} sample${samplesSaved === 1 ? ' is' : 's are'} saved there and every file holds whole records`;
   return new TptError('RUN_FOLDER_WRITE', `cannot write the run folder ${dir}: ${WRITE_FAILURES[code]} (${code})${saved}`, {
-    hint: `${REMEDY[code]} (out_dir), then run the same command again to resume.`,
+    hint: `${REMEDY[code]} (out_dir), then run the same command again${samplesSaved === undefined ? '' : ' to resume'}.`,
     cause: error,
   });
 }

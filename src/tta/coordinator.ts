@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { selectEngine, selectedEngineLabel, type SelectedEngine } from '../engine/create-towers.js';
 import { backendName, engineRecord } from '../engine/towers.js';
@@ -12,22 +12,23 @@ import { createAugmenter } from '../data/augmenters.js';
 import { openDataset } from '../data/dataset.js';
 import { TptError } from '../errors.js';
 import { assertMethodCanRun, METHOD_SPECS, methodLabel } from './methods/names.js';
+import { readOnlineState, streamOrderSha256 } from '../run/online-state.js';
 import { PyFloat, pythonJsonDumps, type PyJson } from '../metrics/python-json.js';
 import { createRunLogger } from '../run/logger.js';
 import { silentReporter, type RunReporter, type RunStatus } from '../run/reporter.js';
 import { openRunFolder, removeEventFiles, RUN_FILES, runFolderPath } from '../run/run-folder.js';
 import { lockRunFolder, type RunLock } from '../run/run-lock.js';
 import { runFolderWriteError } from '../run/write-failure.js';
-import { summarizeRecords, type OnlineStream, type RunSummary } from '../run/summary.js';
-import { createHash } from 'node:crypto';
-import type { PlannedSample } from './view-prefetch.js';
+import { summarizeRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import { loadModelInputs, type ModelInputs } from './model-loader.js';
 import { startSampleProcessor } from './sample-processor.js';
-import { OnlineStateStore } from './online-state.js';
 import { archLabel } from '../weights/arch.js';
+import { contextRecordOf, type RanRecord } from '../run/run-record.js';
 import { RunSession, type SampleProcessor } from './run-session.js';
 import { donePrefix, planSamples } from './sample-plan.js';
 import { prepareSample, ViewPrefetcher } from './view-prefetch.js';
+import { makeFolderSync } from '../io/make-folder.js';
+import { describeWeightsSource } from '../weights/load.js';
 
 /**
  * `tpt run`'s library core, the seed's run() + test_time_adapt_eval(): engine, dataset, sample list, run
@@ -83,8 +84,9 @@ export async function runTpt(config: TptConfig, options: RunTptOptions = {}): Pr
   const created = !existsSync(dir);
   let lock: RunLock;
   try {
-    mkdirSync(dir, { recursive: true });
-    lock = lockRunFolder(dir, options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {});
+    makeFolderSync(dir);
+    const reporter = options.reporter ?? silentReporter;
+    lock = lockRunFolder(dir, { ...(options.lockStaleMs !== undefined ? { staleMs: options.lockStaleMs } : {}), onWait: (message) => reporter.notice(message) });
   } catch (error) {
     throw runFolderWriteError(error, dir) ?? error;
   }
@@ -115,7 +117,6 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const engine = await selectEngine(config.backend);
   const dataset = await openDataset(datasetFolder(config), { dataset: config.dataset, allowPartial: config.allow_partial_dataset, splitFile: config.split_file });
   const plan = planSamples(dataset.samples, config);
-  const online = onlineStream(config, plan);
   // Host arrays only (weights, vocabulary, prompt plan): a bad checkpoint is refused before the run folder's
   // files are touched, and the banner reads the architecture from here.
   const inputs = await loadModelInputs(config);
@@ -123,11 +124,17 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   const augmenter = createAugmenter(config, config.image_size ?? inputs.weights.arch.imageResolution);
   // The augmenter's actual view count (the config check used the formula).
   assertMethodCanRun(config, lossContextOf(config), augmenter.viewCount());
+  // What runs, read from the loaded inputs (not from config keys): recorded in config.json and summary.json.
+  const ran: RanRecord = { method: config.method, arch: archLabel(inputs.weights.arch), context: contextRecordOf(config, inputs.weights.coopCtx !== undefined) };
   let processor: SampleProcessor | undefined;
   try {
-    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info) });
+    const folder = openRunFolder(config, { fresh: options.fresh ?? false, backend: backendName(engine.info), engine: engineRecord(engine.info), ran });
     saved.samples = folder.samples.length;
     const start = donePrefix(plan, folder.samples, folder.skipped);
+    const online: OnlineSummary | undefined =
+      METHOD_SPECS[config.method].kind === 'online'
+        ? { streamOrderSha256: streamOrderSha256(plan), ...(config.shard !== null && config.online_shards ? { shards: config.online_shards } : {}) }
+        : undefined;
 
     if (start === plan.length && folder.previousSummary?.finished) {
       const summary = summarizeRecords(folder.samples, {
@@ -139,6 +146,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         timedSamples: plan.length,
         backend: folder.previousSummary.backend,
         ...(folder.previousSummary.engine ? { engine: folder.previousSummary.engine } : {}),
+        ran,
         workers: folder.previousSummary.workers,
         classnames: datasetClassnames(config.dataset),
         ...(online ? { online } : {}),
@@ -149,9 +157,12 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
 
     // Built only now, so that a refused or already finished run builds no model and starts no worker threads.
     processor = options.createProcessor ? await options.createProcessor(config, engine, inputs) : await defaultProcessor(config, engine, inputs);
-    // An online method continues from the state its saved lines reflect (online-state.ts).
-    const onlineStore = processor.onlineState ? new OnlineStateStore(folder.dir, config.method, processor.onlineState) : undefined;
-    onlineStore?.restore(folder.samples.length);
+    if (online) {
+      // The state after the recorded samples, exactly: their updates replayed in stream order.
+      const updates = readOnlineState(folder.dir, folder.samples);
+      if (processor.restore === undefined) throw new Error(`the processor of online method ${config.method} cannot restore its state`);
+      processor.restore(updates);
+    }
 
     // No sample done yet: earlier event files hold at most the start summaries (and the scalars of a sample
     // whose line was never written); this session writes them again, so drop them rather than duplicate.
@@ -172,18 +183,18 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         start,
         backend: backendName(engine.info),
         engine: engineRecord(engine.info),
+        ran,
         processor,
         prefetcher,
         log,
         reporter,
         signal: stop,
-        ...(onlineStore ? { onlineStore } : {}),
-        ...(online ? { online } : {}),
         onSampleSaved: () => {
           saved.samples = (saved.samples ?? 0) + 1;
         },
         stopAfter: options.stopAfter,
         summaryEverySeconds: options.summaryEverySeconds ?? 10,
+        ...(online ? { online } : {}),
       });
       const configText = configJsonText(config);
       if (engine.info.engine === 'onnxruntime' && config.workers > 1) {
@@ -218,7 +229,7 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
         seed: config.seed,
         method: methodLabel(config),
         backend: selectedEngineLabel(engine),
-        weights: `${config.clip_weights} (${inputs.weights.source})`,
+        weights: `${config.clip_weights} (${describeWeightsSource(inputs.weights)})`,
         arch: weightsArch === config.arch ? weightsArch : `${weightsArch} (the config says ${config.arch}; the weights decide)`,
         coop:
           config.templates !== null
@@ -277,17 +288,6 @@ async function runLocked(config: TptConfig, options: RunTptOptions, lock: RunLoc
   } finally {
     await processor?.close();
   }
-}
-
-/**
- * An online method's stream: the hash of its order (the files as processed; seed and dataset_shuffle decide
- * it) and whether this shard adapted on its own slice. Undefined for an episodic method.
- */
-export function onlineStream(config: TptConfig, plan: readonly PlannedSample[]): OnlineStream | undefined {
-  if (METHOD_SPECS[config.method].kind !== 'online') return undefined;
-  const hash = createHash('sha256');
-  for (const sample of plan) hash.update(`${sample.file}\n`);
-  return { orderSha256: hash.digest('hex'), independentShard: config.shard !== null };
 }
 
 /** What stopped the run, for summary.json's interrupted_by: the signal's name the CLI aborts with. */

@@ -43,6 +43,8 @@ export interface TuningOutcome {
   loss: number;
   /** Where the sample's time went (`tpt bench` reports it; results never depend on it). */
   seconds: PhaseSeconds;
+  /** Online methods: this sample's change to the run's adaptation state (JSON, exact), saved in state.jsonl. */
+  stateUpdate?: unknown;
 }
 
 /** Seconds per phase of one sample: image tower (all views), tuning steps, and base + TPT evaluation. */

@@ -12,10 +12,9 @@ import { OrderedRecordWriter } from '../run/ordered-writer.js';
 import type { SampleRecord } from '../run/records.js';
 import type { RunReporter } from '../run/reporter.js';
 import { RUN_FILES, type RunFolder } from '../run/run-folder.js';
-import { buildRunSummary, totalsOfRecords, type OnlineStream, type RunSummary } from '../run/summary.js';
+import type { RanRecord } from '../run/run-record.js';
+import { buildRunSummary, totalsOfRecords, type OnlineSummary, type RunSummary } from '../run/summary.js';
 import type { SampleViews, TuningOutcome } from './engine.js';
-import type { OnlineState } from './methods/types.js';
-import type { OnlineStateStore } from './online-state.js';
 import type { PlannedSample, ViewPrefetcher } from './view-prefetch.js';
 
 /**
@@ -31,9 +30,9 @@ export interface SampleProcessor {
   /** Samples that may be in flight together. */
   readonly concurrency: number;
   process(views: SampleViews, sample: PlannedSample): Promise<TuningOutcome>;
+  /** Online methods: replays the state updates of the samples an earlier process finished (state.jsonl). */
+  restore?(updates: readonly unknown[]): void;
   close(): Promise<void>;
-  /** An online method's state (concurrency 1): saved with each finished sample, restored at resume. */
-  readonly onlineState?: OnlineState;
 }
 
 type Finished =
@@ -48,6 +47,8 @@ export interface SessionInputs {
   start: number;
   backend: string;
   engine?: EngineRecord;
+  /** What runs (method, architecture of the weights, context source), recorded in summary.json. */
+  ran?: RanRecord;
   processor: SampleProcessor;
   prefetcher: ViewPrefetcher;
   log: RunLogger;
@@ -55,12 +56,10 @@ export interface SessionInputs {
   signal: AbortSignal | undefined;
   /** Called once a sample's line is whole in samples.jsonl (the count a failure message reports). */
   onSampleSaved?: () => void;
-  /** An online method's state store: the state after each sample is saved before its line (online-state.ts). */
-  onlineStore?: OnlineStateStore;
-  /** An online method's stream (summary.json's online, stream_order_sha256, online_shards). */
-  online?: OnlineStream;
   stopAfter: number | undefined;
   summaryEverySeconds: number;
+  /** Online methods: what summary.json says about the stream (its results depend on the order). */
+  online?: OnlineSummary;
 }
 
 export class RunSession {
@@ -68,6 +67,8 @@ export class RunSession {
   readonly events: EventWriter;
   private readonly samplesOut: JsonLinesAppender;
   private readonly skippedOut: JsonLinesAppender;
+  /** Online methods only: state.jsonl. */
+  private readonly stateOut: JsonLinesAppender | undefined;
   private readonly ordered: OrderedRecordWriter<Finished>;
   private skippedCount: number;
   private doneThisSession = 0;
@@ -76,7 +77,6 @@ export class RunSession {
   /** Set when a sample line failed after the tracker had counted it (a full disk). */
   private trackerAhead = false;
   private readonly previousElapsed: number;
-  private samplesSaved: number;
 
   constructor(private readonly inputs: SessionInputs) {
     const { config, folder } = inputs;
@@ -92,8 +92,8 @@ export class RunSession {
     this.tracker.replay(folder.samples.map((r) => ({ step: r.index, target: r.target, base: r.base, tpt: r.tpt })));
     this.samplesOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.samples));
     this.skippedOut = new JsonLinesAppender(join(folder.dir, RUN_FILES.skipped));
+    this.stateOut = inputs.online ? new JsonLinesAppender(join(folder.dir, RUN_FILES.state)) : undefined;
     this.skippedCount = folder.skipped.length;
-    this.samplesSaved = folder.samples.length;
     this.previousElapsed = folder.previousSummary?.elapsed_seconds ?? 0;
     this.ordered = new OrderedRecordWriter<Finished>(inputs.start, (finished) => this.emit(finished));
   }
@@ -111,6 +111,7 @@ export class RunSession {
       timedSamples: totals.samples + this.skippedCount,
       backend: this.inputs.backend,
       ...(this.inputs.engine ? { engine: this.inputs.engine } : {}),
+      ...(this.inputs.ran ? { ran: this.inputs.ran } : {}),
       workers: this.inputs.processor.concurrency,
       ...(this.inputs.online ? { online: this.inputs.online } : {}),
     });
@@ -214,6 +215,7 @@ export class RunSession {
     attempt(() => this.events.close());
     attempt(() => this.samplesOut.close());
     attempt(() => this.skippedOut.close());
+    if (this.stateOut) attempt(() => this.stateOut!.close());
   }
 
   private emit(finished: Finished): void {
@@ -240,11 +242,12 @@ export class RunSession {
         change: metrics.change,
         ...(config.save_logits ? { base_logits: Array.from(outcome.baseLogits), tpt_logits: Array.from(outcome.tptLogits) } : {}),
       };
+      // An online sample's state line goes first: a kill between it and the sample's line leaves one extra
+      // state line, which resuming cuts off (run/online-state.ts); the other way round the state would be lost.
+      if (this.stateOut) this.stateOut.append({ index: sample.index, update: outcome.stateUpdate });
       try {
         this.events.flush(); // the step's scalars reach the disk before its line: a resumed run never lacks them
-        this.inputs.onlineStore?.save(this.samplesSaved + 1);
         this.samplesOut.append(record);
-        this.samplesSaved += 1;
       } catch (error) {
         // No line, so the step is not done: its scalars go too, or the resumed run would write them twice.
         this.events.rollback(eventsMark);

@@ -6,7 +6,7 @@ import type { ModelWeights } from '../model/model-weights.js';
 import type { PromptSetup } from '../model/prompt-setup.js';
 import { shareStateDict } from '../workers/shared-weights.js';
 import { TuningPool, type WorkerStats } from '../workers/tuning-pool.js';
-import { METHODS } from './methods/registry.js';
+import { METHODS, type SampleTuner } from './methods/registry.js';
 import { tunerOver, type OwnedTuner } from './model-loader.js';
 import type { SampleProcessor } from './run-session.js';
 
@@ -40,13 +40,17 @@ export function inThreadProcessor(owned: OwnedTuner): MethodProcessor {
       samples += 1;
       return owned.tuner.tuneSample(views);
     },
+    restore: (updates) => {
+      const tuner = owned.tuner as SampleTuner & { restore?: (updates: readonly unknown[]) => void };
+      if (tuner.restore === undefined) throw new Error('restore: this method keeps no state between samples');
+      tuner.restore(updates);
+    },
     workerStats: () => {
       const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength ?? tf.memory().numBytes;
       const usage = process.memoryUsage();
       return [{ threadId: 0, setupSeconds: 0, samples, memory: { wasmHeapBytes: wasm, jsHeapBytes: usage.heapUsed, processRssBytes: usage.rss } }];
     },
     close: () => owned.dispose(),
-    ...(owned.tuner.onlineState ? { onlineState: owned.tuner.onlineState } : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { backboneOf, isClipParameter } from './arch.js';
 import { numel } from './host-tensor.js';
-import { loadClipWeights, type ClipWeights } from './load.js';
+import { describeWeightsSource, loadClipWeights, type ClipWeights } from './load.js';
 import { writeWeightsFolder, type WrittenFolder } from './manifest.js';
 
 /** What `tpt convert` did, for its summary. */
@@ -34,7 +34,7 @@ export function describeConversion(r: ConversionReport): string[] {
   const a = r.weights.arch;
   const fp16 = [...r.weights.stateDict.values()].filter((t) => t.dtype === 'float16').length;
   const lines = [
-    `wrote ${r.folder.dir} (${r.folder.files.length} files, ${megabytes(r.folder.bytes)}) from ${r.weights.source}`,
+    `wrote ${r.folder.dir} (${r.folder.files.length} files, ${megabytes(r.folder.bytes)}) from ${describeWeightsSource(r.weights)}`,
     `  image: ${backboneOf(a).describe(a)}`,
     `  text: width ${a.transformerWidth}, ${a.transformerHeads} heads, ${a.transformerLayers} layers, context ${a.contextLength}, vocab ${a.vocabSize}; embed dim ${a.embedDim}`,
     `  ${r.parameters.toLocaleString('en-US')} parameters in ${r.tensors} tensors (${fp16} stored as fp16)`,

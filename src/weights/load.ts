@@ -4,6 +4,7 @@ import { TptError } from '../errors.js';
 import { DROPPED_SCALAR_BUFFERS, inferClipArch, type ClipArch } from './arch.js';
 import type { HostTensor, StateDict } from './host-tensor.js';
 import { MANIFEST_FILE, readWeightsFolder } from './manifest.js';
+import { checkOpenAiChecksum } from './openai-checksums.js';
 import { assertReadableFile, readCoopContext, readTorchFile } from './torch-file.js';
 
 export { readCoopContext };
@@ -25,6 +26,13 @@ export interface ClipWeights {
   bpePath?: string;
   /** The original checkpoint's file name. */
   source: string;
+  /** The checkpoint's SHA-256 against OpenAI's (`OpenAI, sha256 ok`); absent for other files. */
+  origin?: string;
+}
+
+/** The file name and, where known, what its hash says: `RN50.pt (OpenAI, sha256 ok)`. */
+export function describeWeightsSource(w: Pick<ClipWeights, 'source' | 'origin'>): string {
+  return w.origin === undefined ? w.source : `${w.source} (${w.origin})`;
 }
 
 /**
@@ -36,6 +44,9 @@ export function clipWeightsFromStateDict(raw: StateDict, source: string): ClipWe
   const stateDict: StateDict = new Map();
   for (const [name, t] of raw) {
     if ((DROPPED_SCALAR_BUFFERS as readonly string[]).includes(name)) continue;
+    // ResidualAttentionBlock's causal mask: a plain attribute, no state, read as a buffer from archives of
+    // older torch that do not list buffers (state-dict.ts)
+    if (name.endsWith('.attn_mask')) continue;
     if (t.dtype === 'float64' || t.dtype === 'bfloat16') {
       stateDict.set(name, { dtype: 'float32', shape: t.shape, data: t.data });
     } else if (t.data instanceof BigInt64Array) {
@@ -78,7 +89,14 @@ async function isDirectory(path: string): Promise<boolean> {
  * (OpenAI's TorchScript RN50.pt / ViT-B-16.pt or a torch.save'd state_dict, converted in memory). `coop` adds
  * or replaces the CoOp context; `bpe` names the vocabulary to use.
  */
-export async function loadClipWeights(pathOrDir: string, opts: { coop?: string; bpe?: string } = {}): Promise<ClipWeights> {
+export interface LoadClipOptions {
+  coop?: string;
+  bpe?: string;
+  /** Told (one line) when a file named like one of OpenAI's has another hash; default: printed on stderr. */
+  onWarning?: (message: string) => void;
+}
+
+export async function loadClipWeights(pathOrDir: string, opts: LoadClipOptions = {}): Promise<ClipWeights> {
   let weights: ClipWeights;
   if (await isDirectory(pathOrDir)) {
     weights = await readWeightsFolder(pathOrDir);
@@ -92,6 +110,10 @@ export async function loadClipWeights(pathOrDir: string, opts: { coop?: string; 
       });
     }
     weights = clipWeightsFromStateDict(file.stateDict, basename(pathOrDir));
+    // After the read: a file that is no checkpoint at all gets that error, not a hash mismatch.
+    const checksum = await checkOpenAiChecksum(pathOrDir);
+    if (checksum.origin !== undefined) weights.origin = checksum.origin;
+    if (checksum.warning !== undefined) (opts.onWarning ?? ((m) => process.stderr.write(`[tpt] warning: ${m}\n`)))(checksum.warning);
   }
   if (opts.coop !== undefined) {
     weights.coopCtx = await readCoopContext(opts.coop);

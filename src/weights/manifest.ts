@@ -1,10 +1,11 @@
-import { copyFile, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TptError } from '../errors.js';
 import { assertClipShapes, type ClipArch } from './arch.js';
 import { numel, type HostTensor, type StateDict } from './host-tensor.js';
 import type { ClipWeights } from './load.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './materialize.js';
+import { makeFolder } from '../io/make-folder.js';
 
 /**
  * The weights folder: `model.json` in TensorFlow.js's weights-manifest format plus ~4 MB shards
@@ -38,6 +39,8 @@ export interface WeightsManifestJson {
   arch: ClipArch;
   preprocess: { mean: number[]; std: number[]; inputResolution: number };
   source: string;
+  /** What the source's SHA-256 said at conversion (e.g. "OpenAI, sha256 ok"), when it was one of OpenAI's files. */
+  origin?: string;
   coop?: { source: string };
   bpe?: string;
   weightsManifest: { paths: string[]; weights: ManifestWeight[] }[];
@@ -99,7 +102,7 @@ export interface WrittenFolder {
 
 /** Writes `w` (and the CoOp ctx and BPE vocabulary it names) as a weights folder. */
 export async function writeWeightsFolder(dir: string, w: ClipWeights): Promise<WrittenFolder> {
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   // shards of an earlier conversion (another shard count) would linger beside the new manifest
   for (const f of await readdir(dir)) if (/^group\d+-shard\d+of\d+\.bin$/.test(f)) await unlink(join(dir, f));
   const tensors: [string, HostTensor][] = [...w.stateDict];
@@ -140,6 +143,7 @@ export async function writeWeightsFolder(dir: string, w: ClipWeights): Promise<W
     arch: w.arch,
     preprocess: { mean: [...CLIP_MEAN], std: [...CLIP_STD], inputResolution: w.arch.imageResolution },
     source: w.source,
+    ...(w.origin !== undefined ? { origin: w.origin } : {}),
     ...(w.coopCtx ? { coop: { source: w.coopSource ?? 'unknown' } } : {}),
     weightsManifest: [{ paths, weights: specs }],
   };
@@ -219,7 +223,7 @@ export async function readWeightsFolder(dir: string): Promise<ClipWeights> {
   const stored: Partial<ClipArch> = json.arch;
   const arch = (stored.visionKind ? stored : { ...stored, visionKind: 'resnet' }) as ClipArch;
   assertClipShapes(new Map([...stateDict].map(([k, t]) => [k, t.shape])), arch);
-  const weights: ClipWeights = { arch, stateDict, source: json.source };
+  const weights: ClipWeights = { arch, stateDict, source: json.source, ...(typeof json.origin === 'string' ? { origin: json.origin } : {}) };
   if (coopCtx) {
     weights.coopCtx = coopCtx;
     weights.coopSource = json.coop?.source ?? 'unknown';

@@ -9,7 +9,8 @@ import { PickleObject } from './pickle.js';
 /** Which attributes of a TorchScript class are parameters and buffers, from the archive's `code/` files. */
 export interface ScriptClassInfo {
   parameters: string[];
-  buffers: string[];
+  /** undefined: the source has no `__buffers__` line (older torch.jit.save); see scriptModuleStateDict. */
+  buffers: string[] | undefined;
 }
 
 /**
@@ -27,7 +28,8 @@ export function parseScriptClasses(modulePath: string, source: string, into: Map
       return m ? [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) : [];
     };
     if (!/__parameters__ =/.test(block) && !/__buffers__ =/.test(block)) continue;
-    into.set(`${modulePath}.${head[1]}`, { parameters: names('__parameters__'), buffers: names('__buffers__') });
+    const buffers = /^\s+__buffers__ =/m.test(block) ? names('__buffers__') : undefined;
+    into.set(`${modulePath}.${head[1]}`, { parameters: names('__parameters__'), buffers });
   }
 }
 
@@ -39,7 +41,9 @@ export function isScriptModule(v: unknown): v is PickleObject {
  * Walks a TorchScript module tree the way `Module.state_dict()` does: a module's parameters, then its
  * buffers, then each sub-module under `<attr>.`. Tensor attributes that are neither (CLIP's `attn_mask` in a
  * scripted model) are left out when the class sources say so; without class sources every tensor attribute
- * counts, in attribute order.
+ * counts, in attribute order. A class source without a `__buffers__` line (written by older torch) names its
+ * parameters only: its other tensor attributes are read as buffers, so BatchNorm's running statistics are
+ * kept (a non-state tensor such as `attn_mask` comes along too; CLIP's loader drops it by name).
  */
 export function scriptModuleStateDict(root: PickleObject, classes: ReadonlyMap<string, ScriptClassInfo>): StateDict {
   const out: StateDict = new Map();
@@ -48,9 +52,10 @@ export function scriptModuleStateDict(root: PickleObject, classes: ReadonlyMap<s
     if (seen.has(module)) return;
     seen.add(module);
     const info = classes.get(module.className);
+    const tensorAttributes = () => [...module.attributes].filter(([, v]) => isHostTensor(v)).map(([k]) => k);
     const tensorNames = info
-      ? [...info.parameters, ...info.buffers]
-      : [...module.attributes].filter(([, v]) => isHostTensor(v)).map(([k]) => k);
+      ? [...info.parameters, ...(info.buffers ?? tensorAttributes().filter((k) => !info.parameters.includes(k)))]
+      : tensorAttributes();
     for (const name of tensorNames) {
       const t = module.attributes.get(name);
       if (isHostTensor(t)) out.set(prefix + name, t);

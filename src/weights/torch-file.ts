@@ -32,9 +32,33 @@ export interface TorchFile {
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 
 /** What the first bytes of a file that is not a zip suggest it is, for the error message. */
+/** How many leading bytes `sniff` looks at (a Git LFS pointer's oid and size lines fit). */
+const SNIFF_BYTES = 256;
+
+/** What a failed download saved under a checkpoint's name often is, from its first bytes; else undefined. */
+function sniffFailedDownload(head: Uint8Array): string | undefined {
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(head).replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('version https://git-lfs.github.com/spec/')) {
+    const size = /^size (\d+)$/m.exec(text)?.[1];
+    return (
+      `it is a Git LFS pointer${size === undefined ? '' : ` to a ${Number(size).toLocaleString('en-US')}-byte file`}, not the file itself ` +
+      '(the repository was cloned or downloaded without `git lfs pull`)'
+    );
+  }
+  if (/^(<!doctype html|<html|<head|<\?xml[^>]*>\s*<html)/i.test(text)) {
+    return 'it is an HTML page (a failed download saved under this name: an error, login or redirect page)';
+  }
+  if (/^<\?xml[^>]*>\s*<Error>/i.test(text) || text.startsWith('<Error>')) {
+    return "it is a storage service's XML error page (a failed download saved under this name)";
+  }
+  return undefined;
+}
+
 function sniff(head: Uint8Array): string {
   const starts = (...b: number[]) => b.every((x, i) => head[i] === x);
   if (head.length === 0) return 'it is empty';
+  const download = sniffFailedDownload(head);
+  if (download !== undefined) return download;
   if (starts(0xff, 0xd8, 0xff)) return 'it looks like a JPEG image';
   if (starts(0x89, 0x50, 0x4e, 0x47)) return 'it looks like a PNG image';
   if (starts(0x1f, 0x8b)) return 'it is gzip-compressed (a .tar.gz or .txt.gz?)';
@@ -184,15 +208,18 @@ function guardDepth<T>(walk: () => T, source: string): T {
 export async function readTorchFile(path: string): Promise<TorchFile> {
   await assertReadableFile(path, 'checkpoint');
   const name = basename(path);
-  const head = await readHead(path, 16);
+  const head = await readHead(path, SNIFF_BYTES);
   if (LEGACY_MAGIC.every((b, i) => head[i] === b)) {
     throw new TptError('WEIGHTS_LEGACY_FORMAT', `"${name}" uses PyTorch's legacy (pre-1.6) serialization format`, {
       hint: 'Re-save it with torch>=1.6: `obj = torch.load(path); torch.save(obj, path)` (the zip format is the default since 1.6).',
     });
   }
   if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04)) {
+    const failedDownload = sniffFailedDownload(head) !== undefined;
     throw new TptError('WEIGHTS_NOT_CHECKPOINT', `"${name}" is not a PyTorch checkpoint: ${sniff(head)}`, {
-      hint: 'Pass a file written by torch.save or torch.jit.save (e.g. RN50.pt, model.pth.tar-50).',
+      hint: failedDownload
+        ? 'Download the file again, from a URL that serves the file itself (where OpenAI\'s and CoOp\'s files come from: weights/README.md).'
+        : 'Pass a file written by torch.save or torch.jit.save (e.g. RN50.pt, model.pth.tar-50).',
     });
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -113,6 +113,36 @@ describe('tpt classify', () => {
       expect(r.top[0]!.index).toBe(best);
       expect(r.top[0]!.prob).toBeGreaterThanOrEqual(r.top[1]!.prob);
     });
+  });
+
+  it('a bad image in a batch: the good ones are scored, the bad ones named in one error, exit 2', async () => {
+    const broken = join(dir, 'broken.jpg');
+    writeFileSync(broken, '<html>not an image</html>\n');
+    const missing = join(dir, 'missing.png');
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (err.push(String(chunk)), true));
+    let code: number;
+    try {
+      code = await main(['node', 'tpt', 'classify', images[0]!, broken, images[1]!, missing, '--weights', JIT, '--json', '--backend', 'wasm']);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(code).toBe(2);
+    const parsed = JSON.parse(out.join('')) as ClassifyResult[];
+    expect(parsed.map((r) => r.file)).toEqual([images[0], images[1]]);
+    const good = await classifyImages(images, { weights: JIT, backend: 'wasm' });
+    expect(parsed.map((r) => r.logits)).toEqual(good.map((r) => r.logits));
+    const lines = err.join('').split('\n').filter((l) => l !== '' && !l.startsWith('engine: '));
+    expect(lines[0]).toBe('tpt: cannot read 2 of 4 images (the other 2 are scored above):');
+    expect(lines[1]).toMatch(new RegExp(`^  Cannot decode image .*broken\\.jpg`));
+    expect(lines[2]).toMatch(new RegExp(`^  Cannot read image .*missing\\.png`));
+    expect(lines[3]).toMatch(/^  → .*tpt dataset verify/);
+    expect(lines).toHaveLength(4);
+    // without a failure callback (the library's default), the first bad image still throws
+    await expect(classifyImages([broken], { weights: JIT, backend: 'wasm' })).rejects.toMatchObject({ code: 'IMAGE_DECODE' });
   });
 
   it('an empty image list is a user error with a hint', async () => {

@@ -18,7 +18,8 @@ const SEED_DEFAULT_ARGS = {
 };
 
 const ADDED_DEFAULTS = {
-  method: 'tpt', ctpt_lambda: null, rtpt_top_k: null, rtpt_temperature: null, zero_gamma: null, mta_lambda_q: null, mta_lambda_y: null, tda_alpha: null, tda_beta: null, boostadapter_delta: null, online_shards: 'refuse',
+  method: 'tpt', ctpt_lambda: null, rtpt_top_k: null, rtpt_temperature: null, zero_gamma: null, mta_lambda_q: null, mta_lambda_y: null,
+  tda_alpha: null, tda_beta: null, boost_delta: null, dmn_beta: null, dmn_weight: null, dmn_memory_size: null, online_shards: null,
   clip_weights: 'weights/RN50.pt', bpe_path: null, tta_steps: 1, backend: 'auto', out_dir: 'runs',
   save_logits: false, dataset: 'imagenet-a', dataset_path: null, split_file: null, allow_partial_dataset: false, image_size: null, shard: null,
   templates: null,

@@ -35,7 +35,9 @@ describe('verifyDataset', () => {
     expect(report.undecodableImages).toBe(2);
     const text = formatVerifyReport(report);
     expect(text).toMatch(/0  n01498041       6  stingray/);
-    expect(text).toMatch(/n01558993       -  American robin/);
+    // a partial folder lists its present classes only, and counts the others
+    expect(text).not.toMatch(/n01558993       -  American robin/);
+    expect(text).toContain('(196 class folders not present are not listed)');
     expect(text).toMatch(/11 images in 4 of 200 class folders; 2 cannot be decoded/);
     expect(text).toMatch(/Usable \(partial/);
   });
@@ -51,12 +53,39 @@ describe('verifyDataset', () => {
     const strict = await verifyDataset(root, { decode: 'none' });
     expect(strict.usable).toBe(false);
     expect(strict.problems.filter((p) => p.severity === 'error').length).toBe(197); // 196 missing + 1 empty
-    expect(formatVerifyReport(strict)).toMatch(/NOT usable: .* or pass --allow-partial\./);
+    const text = formatVerifyReport(strict);
+    expect(text).toMatch(/NOT usable: .* or pass --allow-partial\./);
+    // a summary, not hundreds of lines: the first 5 missing classes, the count of the rest, the empty one
+    expect(text.split('\n').length).toBeLessThan(40);
+    expect(text).toContain('  … and 191 more of this kind (missing_class; --json lists every one)');
+    expect(text.split('\n').filter((l) => l.startsWith('  - ') && l.endsWith(' is missing')).length).toBe(5);
     const empty = await tempDir('empty');
     const foreign = await verifyDataset(empty, { decode: 'none' });
     await rm(empty, { recursive: true });
     expect(foreign.usable).toBe(false);
     expect(foreign.problems[0]?.kind).toBe('not_imagenet_a');
+  });
+});
+
+describe('images too small for the patch grid', () => {
+  it('a 1×1 image decodes but is reported (a PatchAugmenter run skips it), in header and full mode', async () => {
+    const dir = await makeFixtureDataset();
+    const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 9, b: 9 } } }).png().toBuffer();
+    await writeFile(join(dir, 'n01498041', 'dot.png'), dot);
+    for (const decode of ['header', 'full'] as const) {
+      const report = await verifyDataset(dir, { allowPartial: true, decode });
+      const small = report.problems.filter((p) => p.kind === 'small_image');
+      expect(small.map((p) => [p.path, p.severity])).toEqual([['n01498041/dot.png', 'warning']]);
+      expect(small[0]!.message).toBe(
+        'n01498041/dot.png is 1×1 pixels, too small for a 4×4 patch grid (n_patches 16); a PatchAugmenter run skips it and counts it',
+      );
+      expect(report.usable).toBe(true);
+    }
+    // the fixture's 6×4 images fit a 4×4 grid, not an 8×8 one
+    const grid8 = await verifyDataset(dir, { allowPartial: true, decode: 'header', nPatches: 64 });
+    expect(grid8.problems.filter((p) => p.kind === 'small_image').length).toBe(10);
+    expect(formatVerifyReport(grid8)).toContain('… and 5 more of this kind (small_image; --json lists every one)');
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
@@ -88,6 +117,8 @@ describe('tpt dataset verify (exit codes)', () => {
     const ok = await run([root, '--allow-partial', '--decode', 'none', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ usable: true, totalImages: 11 });
+    const all = await run([root, '--decode', 'none', '--json']);
+    expect(JSON.parse(all.stdout).problems).toHaveLength(200); // --json keeps every problem: 197 errors, 3 warnings
     const bad = await run([root, '--decode', 'none']);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toMatch(/NOT usable/);

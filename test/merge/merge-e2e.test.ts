@@ -67,6 +67,12 @@ describe('merging the shards of a run', () => {
       return s;
     };
     expect(strip(read(mergedDir, 'summary.json'))).toEqual(strip(read(unsharded.dir, 'summary.json')));
+    // the engine is a timing key, but the merged summary still says which engine ran the shards
+    const merged = JSON.parse(read(mergedDir, 'summary.json')) as Record<string, unknown>;
+    expect(merged.engine).toEqual(shards[0]!.summary.engine);
+    expect(merged.engine).toBeDefined();
+    // what ran, read from the weights: the tiny CLIP with the tiny CoOp file
+    expect(merged).toMatchObject({ method: 'tpt', context: { source: 'coop-file' } });
   });
 
   it("gives the unsharded run's config and name", () => {

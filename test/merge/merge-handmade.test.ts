@@ -98,3 +98,38 @@ describe('tpt merge on hand-made shard folders', () => {
     expect(existsSync(join(root, 'm-unfinished'))).toBe(false);
   });
 });
+
+describe('the merged run records its engine and what ran, and is named for the unsharded run', () => {
+  const ENGINE = { name: 'onnxruntime', provider: 'cpu', detail: 'onnxruntime-node 1.20' };
+  const RAN = { method: 'tpt', arch: 'ViT-B/16', context: { source: 'weights-folder', path: 'weights/vit-coop' } };
+  function recordedShard(name: string, index: number, engine: Record<string, unknown>): string {
+    const mine = ALL.filter((r) => r.index % 2 === index);
+    return writeRunFolder(
+      join(root, 'named', name),
+      fixtureConfig({ shard: `${index}/2`, seed: 5 }),
+      mine,
+      summaryOf({ samples_done: mine.length, samples_total: mine.length, engine, ...RAN }),
+    );
+  }
+
+  it('keeps the shards\' engine and run record in summary.json and config.json; default --out is the unsharded folder', () => {
+    const dirs = [recordedShard('a_shard=0of2', 0, ENGINE), recordedShard('a_shard=1of2', 1, ENGINE)];
+    const result = mergeShards(dirs);
+    const summary = JSON.parse(readFileSync(join(result.dir, 'summary.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(result.dir, 'config.json'), 'utf8'));
+    expect(summary.engine).toEqual(ENGINE);
+    expect(config.engine).toEqual(ENGINE);
+    expect(summary).toMatchObject(RAN);
+    expect(config).toMatchObject(RAN);
+    // the folder is the one the unsharded run would have written: its name is run_name (and the report's `run`)
+    expect(result.dir).toBe(join(root, 'named', config.run_name));
+    expect(summary.run_name).toBe(config.run_name);
+    expect(config.run_name).toMatch(/_cfg=[0-9a-f]{8}$/);
+  });
+
+  it('lists each engine when the shards ran on different ones', () => {
+    const dirs = [recordedShard('b0', 0, ENGINE), recordedShard('b1', 1, { name: 'tfjs', provider: 'wasm', detail: 'tfjs 4' })];
+    const summary = mergeShards(dirs, join(root, 'named', 'b-merged')).summary;
+    expect(summary.engine?.detail).toMatch(/different engines: onnxruntime cpu .*; tfjs wasm/);
+  });
+});

@@ -155,7 +155,7 @@ describe('the registry and the config', () => {
     expect(errorOf(() => loadConfig(undefined, ['method=r-tpt', 'n_aug=15'])).message).toMatch(/its reliability score averages each view's 20 nearest other views, but there are 15/);
     expect(errorOf(() => loadConfig(undefined, ['method=mta', 'augmix=false', 'n_aug=3'])).message).toMatch(/use at least 5 views/);
     expect(errorOf(() => loadConfig(undefined, ['method=zero', 'zero_gamma=1'])).message).toMatch(/^config: zero_gamma: expected a number/);
-    expect(errorOf(() => loadConfig(undefined, ['method=sgd'])).message).toMatch(/^config: method: expected one of "tpt", "c-tpt", "r-tpt", "zero", "mta", "tda", "boostadapter"/);
+    expect(errorOf(() => loadConfig(undefined, ['method=sgd'])).message).toMatch(/^config: method: expected one of "tpt", "c-tpt", "r-tpt", "zero", "mta"/);
   });
 
   it('configs/methods/ holds one config per method with its official views, each accepted as it is', () => {
@@ -165,8 +165,11 @@ describe('the registry and the config', () => {
       expect(config.method).toBe(name);
       expect([config.n_aug, config.augmenter, config.ctx_init, config.coop_weight_path]).toEqual([63, 'AugmenterTPT', 'a_photo_of_a', '']);
       // AugMix only where the official code turns it on for ImageNet-A: C-TPT's --I_augmix (severity 1), TDA's
-      // get_ood_preprocess (AugMixAugmenter(..., augmix=True))
+      // get_ood_preprocess (AugMixAugmenter augmix=True on A/V/R/S)
       expect(config.augmix, name).toBe(name === 'c-tpt' || name === 'tda');
+      // The online methods' official classifiers average CLIP's seven ImageNet templates (TDA, BoostAdapter:
+      // utils.py::clip_classifier; DMN: its 'tip' templates, without the CuPL descriptions tpt does not have)
+      expect(config.templates, name).toBe(METHOD_SPECS[name].kind === 'online' ? 'clip-7' : null);
     }
   });
 

@@ -92,3 +92,30 @@ describe('ResidualBlockGraph against the tfjs ResidualAttentionBlock', () => {
     });
   }
 });
+
+describe('ResidualBlockGraph.forwardFused (com.microsoft Attention) against the tfjs block and the plain graph', () => {
+  it('ViT-style, symbolic view count, every row: output to 1e-4 of tfjs, 1e-5 of forward()', async () => {
+    const ort = await loadOrt();
+    const count = 3;
+    const length = 7;
+    const n = count * length;
+    const x = random(n * W, 3);
+    const layout: RowLayout = { prefixLength: 0, groups: [{ count: 'views', length }], causal: false };
+    const weights = new BlockWeights(stateDict, 'transformer.resblocks.0', W, ARCH.transformerHeads);
+    const g = new OnnxGraph('fused_block');
+    const input = g.input('x', ['rows', W]);
+    g.output(new ResidualBlockGraph(g, weights, layout, 'fused').forwardFused(input), 'fused', ['rows', W]);
+    g.output(new ResidualBlockGraph(g, weights, layout, 'plain').forward(input).out, 'plain', ['rows', W]);
+    const session = await createSession(g.toBytes(), { threads: 1 });
+    try {
+      const result = await session.run({ x: new ort.Tensor('float32', x, [n, W]) });
+      const fused = result['fused']!.data as Float32Array;
+      const want = tfjsBlock(x, random(n * W, 4), count, length, false, undefined).out;
+      expect(maxAbs(fused)).toBeGreaterThan(0);
+      expect(maxAbsDiff(fused, want)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(fused, result['plain']!.data as Float32Array)).toBeLessThan(1e-5);
+    } finally {
+      await session.release();
+    }
+  });
+});

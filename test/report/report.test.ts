@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -130,12 +130,14 @@ describe('tpt report', () => {
   });
 });
 
-describe('compactRunName', () => {
-  it('drops the settings the table shows, keeps the prefix, size, the rest and a shard suffix', async () => {
-    const { compactRunName } = await import('../../src/report/format-table.js');
-    expect(
-      compactRunName('seed-patch_size=Full_augmenter=PatchAugmenter_loss=patch_loss1_naug=4_npatch=16_overlap=0.0_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9_shard=0of2'),
-    ).toBe('seed-patch_size=Full_severity=2_lr=0.005_spall=0.1_sppat=0.9_shard=0of2');
-    expect(compactRunName('my-own-folder')).toBe('my-own-folder');
+describe('the run column', () => {
+  it('names the folder exactly, so it can be passed back to tpt report', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tpt-runcol-'));
+    const name = 'seed-patch_size=Full_augmenter=PatchAugmenter_loss=patch_loss1_naug=4_npatch=16_overlap=0.0_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9_cfg=0123abcd';
+    writeRunFolder(join(root, name), fixtureConfig({}), [line(0, 0, pred(0, 0.9), pred(0, 0.9))], summaryOf({ samples_done: 1 }));
+    const { text } = await buildReport([join(root, '*')]);
+    const runCell = text.split('\n')[2]!.split('|').slice(-2, -1)[0]!.trim();
+    expect(runCell).toBe(name);
+    expect(readdirSync(root)).toContain(runCell);
   });
 });

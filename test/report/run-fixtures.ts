@@ -83,11 +83,13 @@ export function writeRunFolder(
   lines: readonly Line[],
   summary: Record<string, unknown> | undefined,
   tail = '',
+  /** Top-level config.json fields besides the config (e.g. what ran: method, arch, context). */
+  configFileExtra: Record<string, unknown> = {},
 ): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'config.json'),
-    JSON.stringify({ config, run_name: 'fixture', backend: 'wasm', version: '0.1.0', created: '2026-01-01T00:00:00.000Z' }, null, 2),
+    JSON.stringify({ config, run_name: 'fixture', backend: 'wasm', version: '0.1.0', created: '2026-01-01T00:00:00.000Z', ...configFileExtra }, null, 2),
   );
   writeFileSync(join(dir, 'samples.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join('') + tail);
   if (summary) writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));

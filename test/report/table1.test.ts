@@ -71,7 +71,7 @@ describe('tpt report --table1', () => {
     run(root, '3-a', { dataset: 'imagenet-a' }, 0.3);
     const { rows, text } = await buildReport([join(root, '*')]);
     expect(rows.map((r) => r.run)).toEqual(['2-in', '1-a', '3-a']);
-    expect(text.split('\n')[0]).toMatch(/^\| backbone \| dataset +\| augmenter/);
+    expect(text.split('\n')[0]).toMatch(/^\| backbone \| dataset +\| method +\| augmenter/);
     const single = await buildReport([join(root, '1-a'), join(root, '3-a')]);
     expect(single.text.split('\n')[0]).toMatch(/^\| augmenter/);
   });
@@ -80,7 +80,7 @@ describe('tpt report --table1', () => {
 describe('configs/table1-*.json', () => {
   it('one config per Table 1 row and backbone, each valid, its method what its name says', async () => {
     const { loadConfig } = await import('../../src/config/load.js');
-    const expected = { zeroshot: 'zero-shot', coop: 'CoOp', tpt: 'TPT', 'coop-tpt': 'CoOp + TPT' } as const;
+    const expected = { zeroshot: 'zero-shot', ensemble: 'Ensemble', coop: 'CoOp', tpt: 'TPT', 'coop-tpt': 'CoOp + TPT' } as const;
     for (const backbone of ['rn50', 'vit-b16']) {
       for (const [file, method] of Object.entries(expected)) {
         const config = loadConfig(`configs/table1-${backbone}-${file}.json`, []);

@@ -90,6 +90,25 @@ describe('user errors through `node bin/tpt.js`', () => {
     });
   }
 
+  it.each([
+    [['run', '--confg', 'x.json'], "tpt: unknown option '--confg' (Did you mean --config?)", 'tpt run'],
+    [['rnu'], "tpt: unknown command 'rnu' (Did you mean run?)", 'tpt'],
+    [['classify', 'a.jpg'], "tpt: required option '--weights <dir|file>' not specified", 'tpt classify'],
+    [['dataset', 'verify'], "tpt: missing required argument 'path'", 'tpt dataset verify'],
+  ])('a usage error (%j) is the same one line and hint, exit 2, not commander\'s `error:` and exit 1', async (args, line, command) => {
+    const result = await spawnTpt(args).done;
+    expect(result.stderr.split('\n').filter((l) => l !== '')).toEqual([line, `  → See \`${command} --help\` for the usage and examples.`]);
+    expect(result.code).toBe(2);
+  });
+
+  it('help and version still exit 0', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['--version']]) {
+      const result = await spawnTpt(args).done;
+      expect(result.code).toBe(0);
+      expect(result.stdout).not.toBe('');
+    }
+  });
+
   it('prints the stack with --debug or TPT_DEBUG=1', async () => {
     const args = ['run', '--config', join(work, 'missing.json')];
     for (const result of [await spawnTpt([...args, '--debug']).done, await spawnTpt(args, { TPT_DEBUG: '1' }).done]) {

@@ -36,6 +36,8 @@ describe('run-folder lock', () => {
     expect(e.code).toBe('RUN_LOCKED');
     expect(e.message).toBe(`${dir} is in use by pid ${process.pid} on ${os.hostname()}, started 2026-01-02T03:04:05.000Z`);
     expect(e.hint).toMatch(/run_name or out_dir/);
+    // the holder lives on this host: a killed one is taken over after two beats of the default 5 s, not 300 s
+    expect(e.hint).toContain('the next run on this host waits for its last heartbeat (at most 10 s) and takes the folder over; from another host that takes 300 s');
     first.release();
     expect(existsSync(join(dir, LOCK_DIR))).toBe(false);
     lockRunFolder(dir).release();
@@ -50,6 +52,8 @@ describe('run-folder lock', () => {
     utimesSync(lockDir, now, now);
     const e = refusal(() => lockRunFolder(dir, { staleMs: 2000 }));
     expect(e.message).toContain('pid 4242 on node-17.cluster, started 2026-01-01T00:00:00.000Z');
+    // another host: the stale time applies, and how much of it is left
+    expect(e.hint).toMatch(/frees the folder once its heartbeat is 2 s old \(its last heartbeat was 0 s ago, so in about 2 s\)/);
     const old = new Date(Date.now() - 3000);
     utimesSync(lockDir, old, old); // no heartbeat for 3 s > 2 s
     const lock = lockRunFolder(dir, { staleMs: 2000 });

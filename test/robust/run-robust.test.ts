@@ -148,6 +148,33 @@ describe('signals', () => {
     await expectResumesToReference(config);
   });
 
+  it('SIGKILL mid-run, rerun at once: the rerun says it waits for the dead holder, takes the folder over within two beats and resumes to the same results', async () => {
+    const config = sameConfig();
+    const dir = runFolderPath(config).dir;
+    const configFile = writeConfigFile(config, join(config.out_dir, 'config.json'));
+    const killed = spawnTpt(['run', '--config', configFile]);
+    await untilLines(dir, 2);
+    killed.child.kill('SIGKILL');
+    expect((await killed.done).signal).toBe('SIGKILL');
+    expect(existsSync(join(dir, LOCK_DIR))).toBe(true); // no exit handler ran
+    const started = Date.now();
+    const rerun = await spawnTpt(['run', '--config', configFile]).done;
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const notices = rerun.stderr.split('\n').filter((l) => l.includes('which is gone'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(
+      new RegExp(`^\\[tpt\\] .* was locked by pid ${killed.child.pid} on this host, which is gone \\(killed\\?\\): waiting \\d+\\.\\d s for two missed heartbeats, then taking it over$`),
+    );
+    expect(Number(/waiting (\d+\.\d) s/.exec(notices[0])![1])).toBeLessThanOrEqual(11);
+    expect(rerun.stdout).toContain('resuming after');
+    expect(readText(dir, 'samples.jsonl')).toBe(readText(reference.dir, 'samples.jsonl'));
+    expect(withoutTimings(readSummary(dir))).toEqual(withoutTimings(readSummary(reference.dir)));
+    expect(scalarTriples(dir)).toEqual(scalarTriples(reference.dir));
+    expectWholeRecords(dir);
+    expect(existsSync(join(dir, LOCK_DIR))).toBe(false);
+  }, 120_000);
+
   it('a second signal exits at once, leaving whole records that resume', async () => {
     const config = sameConfig();
     const dir = runFolderPath(config).dir;
@@ -264,6 +291,61 @@ describe('write failures', () => {
       rmSync(filler);
       await expectResumesToReference(config);
     });
+  });
+});
+
+describe('a new run folder on a read-only file system', () => {
+  const mountPoint = mkdtempSync(join(tmpdir(), 'tpt-read-only-'));
+  let mounted = false;
+  beforeAll(() => {
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro', 'tmpfs', mountPoint], { stdio: 'pipe' });
+      mounted = true;
+    } catch {
+      // not allowed here: the second test stands in for the mount
+    }
+  });
+  afterAll(() => {
+    if (mounted) execFileSync('umount', [mountPoint]);
+  });
+
+  const expectOneLine = (stderr: string, dir: string) => {
+    expect(stderr).not.toMatch(/unexpected error|^\s+at /m);
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[tpt]'));
+    expect(lines).toEqual([
+      `tpt: cannot write the run folder ${dir}: the file system is read-only (EROFS)`,
+      '  → Write to a writable file system (or remount this one read-write) (out_dir), then run the same command again.',
+    ]);
+  };
+
+  it('(a read-only tmpfs) is one line naming it plus what to do, exit 2, not "this is a bug"', async (context) => {
+    if (!mounted) context.skip('mounting a tmpfs is not allowed here');
+    const config = { ...reference.config, out_dir: join(mountPoint, 'runs') };
+    const result = await spawnTpt(['run', '--config', writeConfigFile(config, join(tmpdir(), `tpt-read-only-${process.pid}.json`))]).done;
+    expectOneLine(result.stderr, runFolderPath(config).dir);
+    expect(result.code).toBe(2);
+  });
+
+  it("(injected as Node reports it: ENOENT from the recursive mkdir, EROFS from each level) is the same error", async () => {
+    const config = { ...reference.config, out_dir: join(mkdtempSync(join(tmpdir(), 'tpt-ro-')), 'read-only', 'runs') };
+    const readOnly = join(config.out_dir, '..');
+    const mkdirSync = fs.mkdirSync;
+    vi.spyOn(fs, 'mkdirSync').mockImplementation(((path: fs.PathLike, options?: fs.MakeDirectoryOptions) => {
+      if (String(path).startsWith(readOnly)) {
+        const code = options?.recursive === true ? 'ENOENT' : 'EROFS';
+        throw Object.assign(new Error(`${code}: mkdir '${String(path)}'`), { code, path: String(path) });
+      }
+      return mkdirSync(path, options);
+    }) as typeof fs.mkdirSync);
+    const failure = (await runTpt(config).catch((e: unknown) => e)) as TptError;
+    vi.restoreAllMocks();
+    expect(failure.code).toBe('RUN_FOLDER_WRITE');
+    expect(`tpt: ${failure.message}\n  → ${failure.hint}`).toBe(
+      [
+        `tpt: cannot write the run folder ${runFolderPath(config).dir}: the file system is read-only (EROFS)`,
+        '  → Write to a writable file system (or remount this one read-write) (out_dir), then run the same command again.',
+      ].join('\n'),
+    );
   });
 });
 

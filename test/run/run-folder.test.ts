@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
 type PositionOutcome = { kind: 'skipped'; record: SkippedRecord };
 import { openRunFolder, RUN_FILES } from '../../src/run/run-folder.js';
 import { summarizeRecords } from '../../src/run/summary.js';
+import { generateRunName } from '../../src/run/run-name.js';
 
 function tempConfig(sets: string[] = []): TptConfig {
   const outDir = mkdtempSync(join(tmpdir(), 'tpt-runfolder-'));
@@ -100,7 +101,18 @@ describe('openRunFolder', () => {
     expect(JSON.parse(readFileSync(join(first.dir, RUN_FILES.config), 'utf8')).resumed).toHaveLength(1);
   });
 
-  it('refuses to continue a run whose result-affecting settings differ, and --fresh starts over', () => {
+  it('gives a sweep point of a key the seed name leaves out (seed) its own folder, the earlier one untouched', () => {
+    const config = tempConfig();
+    const first = openRunFolder(config, { backend: 'wasm' });
+    writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const other = openRunFolder({ ...config, seed: 7 }, { backend: 'wasm' });
+    expect(other.dir).not.toBe(first.dir);
+    expect(other.name).toMatch(/^size=Full_.*_sppat=0\.9_cfg=[0-9a-f]{8}$/);
+    expect(other.resumed).toBe(false);
+    expect(readJsonLines<SampleRecord>(join(first.dir, RUN_FILES.samples)).records).toEqual([sample(0, 1, 1)]);
+  });
+
+  it('refuses to continue a run with a setting that differs within one folder (save_logits), --fresh offered last', () => {
     const config = tempConfig();
     const first = openRunFolder(config, { backend: 'wasm' });
     writeFileSync(join(first.dir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
@@ -108,19 +120,38 @@ describe('openRunFolder', () => {
     writeFileSync(join(first.dir, 'notes.txt'), 'mine');
     let error: unknown;
     try {
-      openRunFolder({ ...config, seed: 7 }, { backend: 'wasm' });
+      openRunFolder({ ...config, save_logits: true }, { backend: 'wasm' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(TptError);
-    expect((error as TptError).message).toMatch(/seed: 1337 in the folder, 7 now/);
-    expect((error as TptError).hint).toMatch(/--fresh/);
+    expect((error as TptError).message).toMatch(/save_logits: false in the folder, true now/);
+    const hint = (error as TptError).hint ?? '';
+    // the fixes that keep the earlier results come first; the deleting one last, with its warning
+    expect(hint.indexOf('run_name')).toBeGreaterThanOrEqual(0);
+    expect(hint.indexOf('run_name')).toBeLessThan(hint.indexOf('--fresh'));
+    expect(hint).toMatch(/--fresh \(it deletes them\)\.$/);
 
-    const fresh = openRunFolder({ ...config, seed: 7 }, { backend: 'wasm', fresh: true });
+    const fresh = openRunFolder({ ...config, save_logits: true }, { backend: 'wasm', fresh: true });
     expect(fresh.resumed).toBe(false);
     expect(fresh.samples).toEqual([]);
     expect(existsSync(join(first.dir, 'events.out.tfevents.1.host.1.0'))).toBe(false);
     expect(existsSync(join(first.dir, 'notes.txt'))).toBe(true);
+  });
+
+  it('continues a run in the folder it had before the settings hash (the name without it)', () => {
+    const config = { ...tempConfig(), tta_steps: 2 };
+    const legacyDir = join(config.out_dir, generateRunName(config, { legacy: true }));
+    expect(generateRunName(config)).not.toBe(generateRunName(config, { legacy: true }));
+    const old = openRunFolder(config, { backend: 'wasm' }); // writes the hashed folder; move it to the old name
+    renameSync(old.dir, legacyDir);
+    writeFileSync(join(legacyDir, RUN_FILES.samples), `${JSON.stringify(sample(0, 1, 1))}\n`);
+    const again = openRunFolder(config, { backend: 'wasm' });
+    expect(again.dir).toBe(legacyDir);
+    expect(again.resumed).toBe(true);
+    expect(again.samples).toEqual([sample(0, 1, 1)]);
+    // another value of the hashed key is not that run: its own, new folder
+    expect(openRunFolder({ ...config, tta_steps: 3 }, { backend: 'wasm' }).dir).not.toBe(legacyDir);
   });
 
   it('continues a folder whose config.json predates a key (split_file): the key had its default then', () => {
@@ -148,8 +179,14 @@ describe('openRunFolder', () => {
     delete file.config.zero_gamma;
     writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(file));
     expect(openRunFolder(config, { backend: 'wasm' }).samples).toHaveLength(1);
-    // another method's run of the same settings names the same folder: refused, never mixed
-    expect(() => openRunFolder({ ...config, method: 'c-tpt' }, { backend: 'wasm' })).toThrow(/method: "tpt" in the folder, "c-tpt" now/);
+    // another method's run of the same settings has its own folder: never mixed with this one
+    const other = openRunFolder({ ...config, method: 'c-tpt' }, { backend: 'wasm' });
+    expect(other.name).toMatch(/_method=c-tpt$/);
+    expect(other.samples).toEqual([]);
+    // and a config.json that says another method refuses, whatever the folder is called
+    file.config.method = 'zero';
+    writeFileSync(join(first.dir, RUN_FILES.config), JSON.stringify(file));
+    expect(() => openRunFolder(config, { backend: 'wasm' })).toThrow(/method: "zero" in the folder, "tpt" now/);
   });
 
   it('always starts the scratch folder tmp over', () => {

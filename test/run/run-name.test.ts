@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pythonBoolRepr, pythonFloatRepr, pythonIntRepr } from '../../src/python-repr.js';
-import { generateRunName } from '../../src/run/run-name.js';
+import { loadConfig } from '../../src/config/load.js';
+import { generateRunName, hashedSettings } from '../../src/run/run-name.js';
 
 // Expected strings printed by CPython 3.11's repr() (see the one-liner in the commit message).
 const PYTHON_FLOAT_REPR: Array<[number, string]> = [
@@ -59,5 +60,42 @@ describe('generateRunName (the seed generate_run_name, expected names printed by
   });
   it('gives each shard its own folder', () => {
     expect(generateRunName({ ...SEED_DEFAULTS, shard: '1/4' })).toMatch(/_sppat=0\.9_shard=1of4$/);
+  });
+});
+
+describe('run names of sweeps over keys the seed name leaves out', () => {
+  const base = loadConfig(undefined, ['augmix=true']);
+  const seedName = 'size=Full_augmenter=AugmenterTPT_loss=defaultTPT_naug=63_npatch=0_overlap=0.0_augmix=True_severity=2_lr=0.005_spall=0.1_sppat=0.9';
+  it('keeps the seed name for a config at its defaults, and ignores result-neutral keys', () => {
+    expect(generateRunName(base)).toBe(seedName);
+    expect(generateRunName({ ...base, out_dir: 'elsewhere', workers: 3, num_workers: 1, backend: 'wasm', save_imgs: false, save_logits: true })).toBe(seedName);
+  });
+  it.each([
+    ['tta_steps', [0, 1, 2, 4]],
+    ['seed', [1337, 1, 2, 3]],
+    ['ctx_init', ['', 'a photo of a', 'a picture of a', 'an image of a']],
+    ['clip_weights', ['weights/RN50.pt', 'weights/ViT-B-16', 'weights/RN101', 'weights/ViT-B-32']],
+    ['coop_weight_path', ['./model.pth.tar-50', '', 'coop/vit.pth.tar', 'coop/rn101.pth.tar']],
+  ] as const)('gives each value of %s its own name', (key, values) => {
+    const names = values.map((v) => generateRunName({ ...base, [key]: v }));
+    expect(new Set(names).size).toBe(values.length);
+    for (const n of names) expect(n.startsWith(seedName)).toBe(true);
+  });
+  it('names the method in words and hashes its hyperparameters', () => {
+    const methods = ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta'] as const;
+    const names = methods.map((method) => generateRunName({ ...base, method }));
+    expect(names[0]).toBe(seedName);
+    expect(names.slice(1)).toEqual(methods.slice(1).map((m) => `${seedName}_method=${m}`));
+    expect(generateRunName({ ...base, method: 'zero', zero_gamma: 0.1 })).toMatch(/_method=zero_cfg=[0-9a-f]{8}$/);
+  });
+  it('is stable: the hash depends on the values only, not on the order of keys', () => {
+    const a = generateRunName({ ...base, seed: 2, tta_steps: 3 });
+    const { seed, tta_steps, ...rest } = { ...base, seed: 2, tta_steps: 3 };
+    expect(generateRunName({ tta_steps, ...rest, seed })).toBe(a);
+    expect(a).toMatch(/_cfg=[0-9a-f]{8}$/);
+    expect(hashedSettings({ ...base, seed: 2, tta_steps: 3 })).toEqual([['seed', 2], ['tta_steps', 3]]);
+  });
+  it('puts the hash before the dataset and the shard', () => {
+    expect(generateRunName({ ...base, seed: 2, dataset: 'dtd', shard: '0/2' })).toMatch(/_sppat=0\.9_cfg=[0-9a-f]{8}_dataset=dtd_shard=0of2$/);
   });
 });

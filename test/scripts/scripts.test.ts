@@ -18,6 +18,7 @@ const SCRIPTS = [
   'scripts/reproduce-tpt-table2.sh',
   'scripts/compare-methods.sh',
   'scripts/slurm-array.sh',
+  'scripts/gpu-check.sh',
   '.ci/run',
 ];
 
@@ -125,28 +126,67 @@ describe('scripts', () => {
     expect(status).toBe(0);
     const commands = stdout.split('\n').filter((l) => l.startsWith('  tpt run'));
     expect(commands).toEqual(
-      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'boostadapter'].map(
+      ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter'].map(
         (m) => `  tpt run --config configs/methods/${m}.json --set run_name=compare-${m} --set dataset=imagenet-r --set dataset_path=/d/r --set out_dir=/tmp/o `,
       ),
     );
-    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'boostadapter']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
+    for (const m of ['tpt', 'c-tpt', 'r-tpt', 'zero', 'mta', 'tda', 'dmn-zs', 'boostadapter']) expect(existsSync(join(ROOT, `configs/methods/${m}.json`))).toBe(true);
     expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'zero mta' }).stdout).toMatch(/2 runs on imagenet-a .*\(zero mta\)/);
-    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'dmn-zs' }).status).toBe(2);
+    expect(run('scripts/compare-methods.sh', ['--dry-run'], { METHODS: 'no-such-method' }).status).toBe(2);
   });
 
   it('slurm-array submits an array and a dependent merge, and runs shard i/n inside a task', () => {
     const bin = mkdtempSync(join(tmpdir(), 'tpt-fake-sbatch-'));
     writeFileSync(join(bin, 'sbatch'), `#!/usr/bin/env bash\necho "$*" >> "${bin}/calls"\necho 777\n`);
     chmodSync(join(bin, 'sbatch'), 0o755);
-    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: '/scratch/r', CONFIG: 'configs/best-patch.json' });
+    const outDir = join(bin, 'scratch-r');
+    const submit = run('scripts/slurm-array.sh', [], { PATH: `${bin}:${process.env.PATH}`, SHARDS: '3', OUT_DIR: outDir, CONFIG: 'configs/best-patch.json' });
     expect(submit.status).toBe(0);
     const calls = readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n');
     expect(calls[0]).toContain('--array=0-2');
-    expect(calls[1]).toContain('--dependency=afterok:777');
-    expect(calls[1]).toContain("merge '/scratch/r/*_shard=*of3' --out '/scratch/r/merged-777'");
+    expect(calls[0]).toContain(`--output=${outDir}/tpt-%A_%a.out`); // logs beside the runs, not in the checkout
+    // the merge: after every task succeeds, and removed by Slurm (not left queued) once one cannot
+    const merge = calls[1].split(' ');
+    expect(merge).toContain('--dependency=afterok:777');
+    expect(merge).toContain('--kill-on-invalid-dep=yes');
+    expect(merge).toContain(`--output=${outDir}/tpt-merge-%j.out`);
+    expect(calls[1]).toContain(`merge '${outDir}/*_shard=*of3' --out '${outDir}/merged-777'`);
+    expect(existsSync(outDir)).toBe(true); // made before sbatch, which would not
+    expect(readFileSync(join(ROOT, 'scripts/slurm-array.sh'), 'utf8')).not.toMatch(/^#SBATCH --output/m);
 
     const task = run('scripts/slurm-array.sh', [], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '3', SLURM_SUBMIT_DIR: ROOT, TPT: 'echo tpt', CONFIG: 'configs/best-patch.json' });
     expect(task.stdout).toContain('tpt run --config configs/best-patch.json --set shard=2/3');
+  });
+
+  it('gpu-check plans the CUDA provider, the goldens with TF32 off and both benches (--dry-run), and prints one table from its results', () => {
+    const dry = run('scripts/gpu-check.sh', ['--dry-run'], { SAMPLES: '2' });
+    expect(dry.status).toBe(0);
+    const planned = dry.stderr.split('\n').filter((l) => l.startsWith('+ '));
+    const rebuild = planned.find((l) => l.includes('npm rebuild onnxruntime-node'));
+    // already installed on some machines; otherwise the install script runs with CUDA asked for
+    if (rebuild !== undefined) expect(rebuild).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node --ignore-scripts=false');
+    expect(planned.find((l) => l.includes('vitest run'))).toMatch(/^\+ env NVIDIA_TF32_OVERRIDE=0 npx vitest run .*test\/onnx\/onnx-vit-image-tower\.test\.ts/);
+    expect(planned.filter((l) => l.includes(' bench '))).toEqual([
+      '+ node bin/tpt.js bench --backend onnxruntime --arch RN50 --samples 2 --json',
+      '+ node bin/tpt.js bench --backend onnxruntime --arch ViT-B/16 --samples 2 --json',
+    ]);
+
+    const out = mkdtempSync(join(tmpdir(), 'tpt-gpu-check-'));
+    writeFileSync(join(out, 'gpu.txt'), 'NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB\n');
+    writeFileSync(join(out, 'goldens.json'), JSON.stringify({ numPassedTests: 21, numFailedTests: 1, numPendingTests: 2 }));
+    const bench = { seconds_per_sample: 0.614, setup_seconds: 9.2, peak_rss_mb: 3100, samples: 2, views: 64, classes: 200, engine: { name: 'onnxruntime', provider: 'cuda' } };
+    writeFileSync(join(out, 'bench-RN50.json'), `${JSON.stringify(bench)}\n`);
+    writeFileSync(join(out, 'bench-ViT-B-16.json'), `${JSON.stringify({ ...bench, engine: { name: 'onnxruntime', provider: 'cpu' } })}\n`);
+    const table = run('scripts/gpu-check.sh', ['--table', out]);
+    expect(table.status).toBe(0);
+    expect(table.stdout.trimEnd().split('\n')).toEqual([
+      'GPU check on NVIDIA H100 80GB HBM3, 550.54.15, 81559 MiB',
+      '| check                                   | result                        | details                                                          |',
+      '| --------------------------------------- | ----------------------------- | ---------------------------------------------------------------- |',
+      '| ONNX goldens (tolerance 1e-4, TF32 off) | FAIL                          | 21 passed, 1 failed, 2 skipped                                   |',
+      '| tpt bench RN50 (s/sample)               | 0.61                          | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+      '| tpt bench ViT-B/16 (s/sample)           | NOT ON CUDA (onnxruntime/cpu) | 2 samples × 64 views, 200 classes; peak RSS 3100 MB; setup 9.2 s |',
+    ]);
   });
 
   it('the Kubernetes example is an Indexed Job whose pods take shard JOB_COMPLETION_INDEX/completions', () => {
@@ -155,6 +195,9 @@ describe('scripts', () => {
     const completions = /completions: (\d+)/.exec(yaml)![1];
     expect(yaml).toContain(`shard="\${JOB_COMPLETION_INDEX}/${completions}"`);
     expect(yaml).toContain(`merge '/data/runs/*_shard=*of${completions}'`);
+    // a preempted pod is not a failed shard: Ignore on DisruptionTarget, and time to finish the sample in flight
+    expect(yaml).toMatch(/- action: Ignore\n\s+onPodConditions:\n\s+- type: DisruptionTarget/);
+    expect(Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)![1])).toBeGreaterThan(30);
   });
 });
 
@@ -233,6 +276,11 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
     );
     expect(status, stderr).toBe(0);
     expect(stdout).toContain('== Table 2');
+    // the script prints --table2 itself: one row per method, columns the ten sets in the registry's order
+    expect(stdout).toMatch(/Table 2 layout, backbone .+: top-1 accuracy \(%\)/); // the tiny CLIP: its own arch label
+    expect(stdout).toMatch(/\| method +\| Flowers \| +DTD \| +Pets \|.*\| Aircraft \| EuroSAT \| Average \|/);
+    expect(stdout).toMatch(/\| zero-shot \("a photo of a"\) /);
+    expect(stdout).toMatch(/\| TPT \("a photo of a"\) /);
     const folders = readdirSync(outDir).filter((d) => d.startsWith('table2-')).sort();
     expect(folders).toHaveLength(4);
     for (const f of folders) {
@@ -257,7 +305,7 @@ describe.skipIf(!haveCli)('reproduce-tpt-table2 end to end on a miniature of two
 });
 
 describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
-  it('runs the seven methods and prints one report row per method, the online ones labelled', async () => {
+  it('runs the eight methods and prints one report row per method; the online ones say so in summary.json', async () => {
     const inputs = await ensureDemoInputs(join(mkdtempSync(join(tmpdir(), 'tpt-compare-')), 'demo-inputs'));
     const outDir = join(inputs.root, '..', 'runs');
     mkdirSync(outDir);
@@ -273,13 +321,14 @@ describe.skipIf(!haveCli)('compare-methods end to end on the demo data', () => {
     }, ['--imagenet-a', inputs.datasetDir]);
     expect(status, stderr).toBe(0);
     const rows = stdout.split('\n').filter((l) => /\| compare-/.test(l));
-    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda|boostadapter))_/.exec(l)?.[1]).sort();
-    expect(named).toEqual(['compare-boostadapter', 'compare-c-tpt', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
-    expect(rows.filter((l) => l.includes('(online)')).map((l) => /compare-[a-z-]+/.exec(l)?.[0]).sort()).toEqual(['compare-boostadapter', 'compare-tda']);
+    const named = rows.map((l) => /\| (compare-(?:c-tpt|r-tpt|tpt|zero|mta|tda|dmn-zs|boostadapter))_/.exec(l)?.[1]).sort();
+    expect(named).toEqual(['compare-boostadapter', 'compare-c-tpt', 'compare-dmn-zs', 'compare-mta', 'compare-r-tpt', 'compare-tda', 'compare-tpt', 'compare-zero']);
     for (const f of readdirSync(outDir)) {
       const config = JSON.parse(readFileSync(join(outDir, f, 'config.json'), 'utf8')).config;
       expect(f.startsWith(`compare-${config.method}_`)).toBe(true);
-      expect(JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'))).toMatchObject({ finished: true, samples_done: 2 });
+      const summary = JSON.parse(readFileSync(join(outDir, f, 'summary.json'), 'utf8'));
+      expect(summary).toMatchObject({ finished: true, samples_done: 2 });
+      expect(summary.online, f).toBe(['tda', 'dmn-zs', 'boostadapter'].includes(config.method) ? true : undefined);
     }
   }, 600_000);
 });

@@ -57,8 +57,10 @@ describe('tpt run (command line)', () => {
     const code = await main(['node', 'tpt', 'run', '--config', configPath, '--set', 'reduced_size=1', '--set', 'run_name=cli']);
     expect(output.err()).not.toMatch(/unexpected error/);
     expect(code).toBe(0);
-    const runName = 'cli_size=1_augmenter=AugmenterTPT_loss=defaultTPT_naug=3_npatch=0_overlap=0.0_augmix=False_severity=2_lr=0.005_spall=0.5_sppat=0.9';
-    expect(readdirSync(outDir)).toContain(runName);
+    // the seed's name, then the hash of the keys it leaves out that this config sets (weights, paths, image_size)
+    const seedName = 'cli_size=1_augmenter=AugmenterTPT_loss=defaultTPT_naug=3_npatch=0_overlap=0.0_augmix=False_severity=2_lr=0.005_spall=0.5_sppat=0.9';
+    const runName = readdirSync(outDir).find((n) => n.startsWith(seedName)) ?? '';
+    expect(runName).toMatch(/_sppat=0\.9_cfg=[0-9a-f]{8}$/);
     const out = output.out();
     expect(out).toContain('seed       1337');
     expect(out).toContain(`run folder ${join(outDir, runName)}`);

@@ -8,7 +8,7 @@ import { readEventDir, scalarRows } from '../../src/metrics/event-reader.js';
 import { IMAGENET_A_CLASSNAMES } from '../../src/data/datasets/imagenet-a.js';
 import { readJsonLines } from '../../src/run/jsonl.js';
 import type { SampleRecord, SkippedRecord } from '../../src/run/records.js';
-import type { ProgressSnapshot, RunReporter } from '../../src/run/reporter.js';
+import { silentReporter, type ProgressSnapshot, type RunReporter } from '../../src/run/reporter.js';
 import { runTpt, type RunTptResult } from '../../src/tta/coordinator.js';
 import { tunerOver } from '../../src/tta/model-loader.js';
 import { tinyRunConfig, writeTinyDataset } from './tiny-dataset.js';
@@ -23,7 +23,7 @@ let datasetRoot: string;
 let reference: { config: TptConfig; result: RunTptResult; progress: ProgressSnapshot[] };
 
 function recordingReporter(progress: ProgressSnapshot[]): RunReporter {
-  return { banner: () => undefined, progress: (p) => progress.push(p), skipped: () => undefined, end: () => undefined };
+  return { ...silentReporter, progress: (p) => progress.push(p) };
 }
 
 beforeAll(async () => {

@@ -80,6 +80,17 @@ describe('readTorchFile: tensors', () => {
     const expected = readExpected('tree.expected.json');
     for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
   });
+
+  test('an archive of older torch without `__buffers__` lines keeps the BatchNorm statistics (other tensor attributes read as buffers)', async () => {
+    // tree.jit.pt with every `__buffers__ = [...]` line removed (scripts/fixtures/make_pickle_cases.py)
+    const file = await readTorchFile(FIXTURES + 'tree-no-buffers.jit.pt');
+    const expected = readExpected('tree.expected.json');
+    for (const name of ['bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked', 'counts']) expect(Object.keys(expected)).toContain(name);
+    for (const [name, want] of Object.entries(expected)) expectTensorEquals(file.stateDict.get(name), want, name);
+    // what comes along: the plain tensor attribute `mask`, which only the class's __buffers__ line could rule out
+    const extra = [...file.stateDict.keys()].filter((k) => !(k in expected));
+    expect(extra.sort()).toEqual(['blocks.0.mask', 'blocks.1.mask']);
+  });
 });
 
 describe('readTorchFile: refusals and damaged files', () => {
@@ -105,6 +116,27 @@ describe('readTorchFile: refusals and damaged files', () => {
     expect(e.code).toBe('WEIGHTS_TRUNCATED');
     expect(e.message).toContain('RN50-half.pt');
     expect(e.hint).toMatch(/interrupted/);
+  });
+
+  test('failed downloads saved under the right name: an HTML page, a Git LFS pointer, an XML error page', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['RN50.pt', '<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>Not found</body></html>\n', 'it is an HTML page (a failed download saved under this name: an error, login or redirect page)'],
+      [
+        'ViT-B-16.pt',
+        'version https://git-lfs.github.com/spec/v1\noid sha256:5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f\nsize 351454720\n',
+        'it is a Git LFS pointer to a 351,454,720-byte file, not the file itself (the repository was cloned or downloaded without `git lfs pull`)',
+      ],
+      ['model.pth.tar-50', '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code></Error>', "it is a storage service's XML error page (a failed download saved under this name)"],
+    ];
+    for (const [name, text, what] of cases) {
+      const path = join(tmp, name);
+      writeFileSync(path, text);
+      const e = await readError(path);
+      expect(e.code).toBe('WEIGHTS_NOT_CHECKPOINT');
+      expect(e.message).toBe(`"${name}" is not a PyTorch checkpoint: ${what}`);
+      expect(e.hint).toMatch(/^Download the file again/);
+      expect(e.message).not.toContain('\n');
+    }
   });
 
   test('a file missing only its last bytes is truncated too', async () => {

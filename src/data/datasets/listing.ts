@@ -28,6 +28,8 @@ export type ProblemKind =
   | 'wrong_extension'
   | 'top_level_file'
   | 'undecodable_image'
+  /** Decodes, but a side is shorter than the patch grid (`verify` only; a PatchAugmenter run skips it). */
+  | 'small_image'
   | 'no_images'
   | 'not_found'
   /** A split entry whose image file is not there. */

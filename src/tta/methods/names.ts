@@ -2,6 +2,7 @@ import { getDataset, isDatasetName } from '../../data/datasets/registry.js';
 import { TptError } from '../../errors.js';
 import { assertLossConfig, type LossName } from '../../losses/names.js';
 import type { LossContext } from '../../losses/types.js';
+import { ONLINE_METHOD_SPECS } from './online-specs.js';
 
 /**
  * The test-time adaptation methods as configuration sees them (config `method`): what each needs, which
@@ -19,11 +20,9 @@ export type MethodKind = 'episodic' | 'online';
 
 /**
  * Which views a method is defined on. `config`: the augmenter, AugMix and view count as configured (TPT's
- * rule); `crop-flip`: view 0 plus random resized crops with flips, never AugMix (AugmenterTPT, augmix false);
- * `tda`: TDA's rule (utils.py::build_test_data_loader): 63 AugMix views + the original on ImageNet-A, -V2, -R and
- * -Sketch (get_ood_preprocess), CLIP's one centre-crop view on every other set (augmix null resolves to on).
+ * rule); `crop-flip`: view 0 plus random resized crops with flips, never AugMix (AugmenterTPT, augmix false).
  */
-export type MethodViews = 'config' | 'crop-flip' | 'tda';
+export type MethodViews = 'config' | 'crop-flip';
 
 /** The official code a method's file transcribes: repository, commit, file and function. */
 export interface MethodSource {
@@ -70,7 +69,20 @@ export interface MethodSpec {
 export type MethodCheckConfig = { method: MethodName; dataset: string; selection_p_all: number } & Partial<Record<MethodHyperparameterKey, number | null>>;
 
 /** Every method hyperparameter key of the config schema (nullable, default null = the method's official value). */
-export const METHOD_HYPERPARAMETER_KEYS = ['ctpt_lambda', 'rtpt_top_k', 'rtpt_temperature', 'zero_gamma', 'mta_lambda_q', 'mta_lambda_y', 'tda_alpha', 'tda_beta', 'boostadapter_delta'] as const;
+export const METHOD_HYPERPARAMETER_KEYS = [
+  'ctpt_lambda',
+  'rtpt_top_k',
+  'rtpt_temperature',
+  'zero_gamma',
+  'mta_lambda_q',
+  'mta_lambda_y',
+  'tda_alpha',
+  'tda_beta',
+  'boost_delta',
+  'dmn_beta',
+  'dmn_weight',
+  'dmn_memory_size',
+] as const;
 export type MethodHyperparameterKey = (typeof METHOD_HYPERPARAMETER_KEYS)[number];
 
 /**
@@ -84,60 +96,6 @@ export function isImagenetFamily(dataset: string): boolean {
 
 const constant = (value: number) => () => value;
 
-/** The test sets on which TDA's query is the top-10% mean of 64 AugMix views (utils.py::build_test_data_loader: A, V, R, S). */
-export const TDA_MULTI_VIEW_DATASETS: readonly string[] = ['imagenet-a', 'imagenet-v2', 'imagenet-r', 'imagenet-sketch'];
-
-export function usesTdaViews(dataset: string): boolean {
-  return TDA_MULTI_VIEW_DATASETS.includes(dataset);
-}
-
-/**
- * TDA's positive-cache (α, β) per test set, from kdiAAA/TDA@e697fb0 configs/*.yaml (positive.alpha, .beta), keyed
- * by this registry's dataset names (the file in the comment).
- */
-export const TDA_POSITIVE_SETTINGS: Readonly<Record<string, { alpha: number; beta: number }>> = {
-  imagenet: { alpha: 2, beta: 5 }, // imagenet.yaml
-  'imagenet-a': { alpha: 2, beta: 5 }, // imagenet_a.yaml
-  'imagenet-v2': { alpha: 1, beta: 8 }, // imagenet_v.yaml
-  'imagenet-r': { alpha: 1, beta: 8 }, // imagenet_r.yaml
-  'imagenet-sketch': { alpha: 2.363, beta: 7.45 }, // imagenet_s.yaml
-  caltech101: { alpha: 5, beta: 5 }, // caltech101.yaml
-  dtd: { alpha: 2, beta: 3 }, // dtd.yaml
-  eurosat: { alpha: 4, beta: 8 }, // eurosat.yaml
-  'fgvc-aircraft': { alpha: 2, beta: 2 }, // fgvc.yaml
-  food101: { alpha: 1, beta: 1 }, // food101.yaml
-  flowers102: { alpha: 1, beta: 5 }, // oxford_flowers.yaml
-  'oxford-pets': { alpha: 2, beta: 7 }, // oxford_pets.yaml
-  'stanford-cars': { alpha: 1, beta: 7 }, // stanford_cars.yaml
-  sun397: { alpha: 2, beta: 3 }, // sun397.yaml
-  ucf101: { alpha: 3, beta: 8 }, // ucf101.yaml
-};
-
-/**
- * BoostAdapter's δ (the boosting cache holds 3 + δ per class) per test set, from
- * taolinzhang/BoostAdapter@9983e1a configs/*.yaml (`delta`); its α, β are TDA's (the same values in its files).
- */
-export const BOOSTADAPTER_DELTA: Readonly<Record<string, number>> = {
-  'imagenet-a': 3, // imagenet_a.yaml
-  'imagenet-r': 3, // imagenet_r.yaml
-  'imagenet-v2': 1, // imagenet_v.yaml
-  'imagenet-sketch': 1, // imagenet_s.yaml
-  food101: 3,
-  'stanford-cars': 3,
-  caltech101: 2,
-  'fgvc-aircraft': 2, // fgvc.yaml
-  sun397: 1,
-  dtd: 0,
-  eurosat: 0,
-  flowers102: 0, // oxford_flowers.yaml
-  'oxford-pets': 0,
-  ucf101: 0,
-};
-
-/** A set without a TDA config file takes ImageNet's (imagenet.yaml). */
-function tdaPositive(dataset: string): { alpha: number; beta: number } {
-  return TDA_POSITIVE_SETTINGS[dataset] ?? TDA_POSITIVE_SETTINGS.imagenet!;
-}
 
 export const METHOD_SPECS = {
   tpt: {
@@ -222,49 +180,7 @@ export const METHOD_SPECS = {
     validateViews: (_config, viewCount) =>
       Math.trunc(0.3 * (viewCount - 1)) < 1 ? `its bandwidths average the int(0.3·(${viewCount}−1)) = 0 nearest views; use at least 5 views (n_aug ≥ 4)` : undefined,
   },
-  tda: {
-    title: 'TDA',
-    description:
-      'TDA (Karmanov et al., CVPR 2024), online: no gradient; CLIP logits plus a positive cache of confident test features minus a negative cache, carried across the stream',
-    kind: 'online',
-    textGradient: false,
-    views: 'tda',
-    usesLoss: false,
-    tunesPrompt: false,
-    hyperparameters: [
-      { key: 'tda_alpha', officialDefault: ({ dataset }) => tdaPositive(dataset).alpha, defaultText: "the test set's configs/*.yaml positive.alpha (ImageNet-A 2)" },
-      { key: 'tda_beta', officialDefault: ({ dataset }) => tdaPositive(dataset).beta, defaultText: "the test set's configs/*.yaml positive.beta (ImageNet-A 5)" },
-    ],
-    source: { repo: 'kdiAAA/TDA', commit: 'e697fb0c8078cdeff93daa56bcf8860702542069', file: 'tda_runner.py, utils.py', fn: 'update_cache, compute_cache_logits, run_test_tda; get_clip_logits' },
-    validateViews: (config, viewCount) => {
-      if (!usesTdaViews(config.dataset)) {
-        return viewCount === 1 ? undefined : `on ${config.dataset} TDA scores CLIP's one centre-crop view (${viewCount} were asked for); set n_aug 0`;
-      }
-      return Math.trunc(viewCount * 0.1) < 1 ? `its query averages the int(${viewCount}·0.1) = 0 most confident views; use n_aug 63 (TDA's 64 views)` : undefined;
-    },
-  },
-  boostadapter: {
-    title: 'BoostAdapter',
-    description:
-      "BoostAdapter (Zhang et al., NeurIPS 2024), online: TDA's caches plus a per-sample boosting cache of the sample's own most confident views; no gradient",
-    kind: 'online',
-    textGradient: false,
-    views: 'crop-flip',
-    usesLoss: false,
-    tunesPrompt: false,
-    hyperparameters: [
-      { key: 'tda_alpha', officialDefault: ({ dataset }) => tdaPositive(dataset).alpha, defaultText: "TDA's per-set positive.alpha (BoostAdapter's configs/*.yaml hold the same)" },
-      { key: 'tda_beta', officialDefault: ({ dataset }) => tdaPositive(dataset).beta, defaultText: "TDA's per-set positive.beta" },
-      {
-        key: 'boostadapter_delta',
-        officialDefault: ({ dataset }) => BOOSTADAPTER_DELTA[dataset] ?? 0,
-        defaultText: "the set's configs/*.yaml delta (ImageNet-A 3; ImageNet has none: 0)",
-      },
-    ],
-    source: { repo: 'taolinzhang/BoostAdapter', commit: '9983e1a1fdbd8587177d89a594d19458ad181a30', file: 'runner.py, utils.py', fn: 'run_test_tda (mode boostadapter), update_cache, get_clip_logits' },
-    validateViews: (_config, viewCount) =>
-      Math.trunc(viewCount * 0.1) < 1 ? `its boosting cache takes the int(${viewCount}·0.1) = 0 most confident views; use n_aug 63 (its 64 views)` : undefined,
-  },
+  ...ONLINE_METHOD_SPECS,
 } as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof METHOD_SPECS;
@@ -276,9 +192,9 @@ export function isMethodName(name: string): name is MethodName {
   return Object.prototype.hasOwnProperty.call(METHOD_SPECS, name);
 }
 
-/** The methods whose hyperparameter `key` is (tda_alpha and tda_beta are TDA's and BoostAdapter's). */
-export function methodsOfHyperparameter(key: MethodHyperparameterKey): MethodName[] {
-  return METHOD_NAMES.filter((name) => (METHOD_SPECS[name] as MethodSpec).hyperparameters.some((h) => h.key === key));
+/** The method whose hyperparameter `key` is. */
+export function methodOfHyperparameter(key: MethodHyperparameterKey): MethodName | undefined {
+  return METHOD_NAMES.find((name) => (METHOD_SPECS[name] as MethodSpec).hyperparameters.some((h) => h.key === key));
 }
 
 /** A hyperparameter's value for this run: the config's when set, else the official default for the dataset. */
@@ -303,8 +219,8 @@ export function methodKeyProblems(
   for (const key of METHOD_HYPERPARAMETER_KEYS) {
     const value = config[key];
     if (value === null || value === undefined || spec.hyperparameters.some((h) => h.key === key)) continue;
-    const owners = methodsOfHyperparameter(key);
-    lines.push(`config: ${key}: applies to method ${owners.length > 0 ? owners.join(' and ') : '(none)'} only, not ${config.method}; remove it or set it to null`);
+    const owner = methodOfHyperparameter(key);
+    lines.push(`config: ${key}: applies to method ${owner ?? '(none)'} only, not ${config.method}; remove it or set it to null`);
   }
   if (!spec.usesLoss && config.loss !== seedDefaults.loss) {
     lines.push(`config: loss: method ${config.method} has its own objective, so loss ${config.loss} does not apply; remove loss`);
@@ -368,5 +284,6 @@ export function methodLabel(
   if (spec.tunesPrompt) parts.push(`${config.tta_steps} step${config.tta_steps === 1 ? '' : 's'} at lr ${config.learning_rate}`);
   for (const h of spec.hyperparameters) parts.push(`${h.key} ${hyperparameterValue(config, h.key)}${config[h.key] === null || config[h.key] === undefined ? ' (official)' : ''}`);
   if (!spec.textGradient) parts.push('no gradient');
+  if (spec.kind === 'online') parts.push('online: state carried along the stream, saved in state.jsonl');
   return `${config.method} (${spec.title}${parts.length > 0 ? `; ${parts.join(', ')}` : ''})`;
 }

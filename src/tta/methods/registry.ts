@@ -1,16 +1,15 @@
 import type { TptConfig } from '../../config/schema.js';
 import type { ClipTowers } from '../../engine/towers.js';
 import type { MethodName } from './names.js';
-import { boostadapterMethod } from './boostadapter.js';
 import { ctptMethod } from './ctpt.js';
 import { mtaMethod } from './mta.js';
 import { rtptMethod } from './rtpt.js';
-import { tdaMethod } from './tda.js';
 import { tptMethod } from './tpt.js';
 import { zeroMethod } from './zero.js';
+import { boostadapterMethod, dmnMethod, tdaMethod } from './online-methods.js';
 import type { MethodEntry, SampleTuner } from './types.js';
 
-export type { MethodEntry, OnlineState, SampleTuner } from './types.js';
+export type { MethodEntry, OnlineMethod, SampleTuner } from './types.js';
 export { METHOD_NAMES, METHOD_SPECS, isMethodName, type MethodName, type MethodSpec } from './names.js';
 
 /**
@@ -24,6 +23,7 @@ export const METHODS: Record<MethodName, MethodEntry> = {
   zero: zeroMethod,
   mta: mtaMethod,
   tda: tdaMethod,
+  'dmn-zs': dmnMethod,
   boostadapter: boostadapterMethod,
 };
 
