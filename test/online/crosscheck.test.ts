@@ -27,12 +27,14 @@ interface CrossCase {
   dataset: string;
   settings: { tda_alpha: number; tda_beta: number; boostadapter_delta?: number };
   samples: CrossSample[];
-  text?: number[];
+  /** Scored against the golden's flattened classifier instead of the prompt's. */
+  flat_text?: boolean;
 }
 
 interface CrossGolden {
   model: { logit_scale: number };
   features: { image: number[]; text: number[]; classes: number; dim: number };
+  flat_text: number[];
   cases: CrossCase[];
 }
 
@@ -57,7 +59,7 @@ describe.each([
   });
 
   it.each(golden.cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
-    const text = Float32Array.from(c.text ?? golden.features.text);
+    const text = Float32Array.from(c.flat_text ? golden.flat_text : golden.features.text);
     const adapter = new CacheAdapter({
       alpha: c.settings.tda_alpha,
       beta: c.settings.tda_beta,
